@@ -1,0 +1,237 @@
+"""Each example runs as its own process and is talked to by a real client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.examples.browser import chromium_path, open_page
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def example(name: str, *args: str) -> Iterator[tuple[int, subprocess.Popen]]:
+    """Run examples/NAME.py on a free port until it accepts connections."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / name), str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited early:\n{process.stdout.read()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not listen on port {port}")
+                time.sleep(0.05)
+        yield port, process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(f"{name} did not stop on SIGINT")
+
+
+def stop_and_read(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=10)
+    return output
+
+
+def test_server_and_client() -> None:
+    with example("server.py") as (port, server):
+        client = subprocess.run(
+            [sys.executable, str(EXAMPLES / "client.py"), f"ws://localhost:{port}"],
+            input="Ada\n",
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        assert client.returncode == 0, client.stderr
+        assert "> Ada" in client.stdout
+        assert "< Hello Ada!" in client.stdout
+        output = stop_and_read(server)
+    assert "< Ada" in output
+    assert "> Hello Ada!" in output
+
+
+def test_server_with_websockets_client() -> None:
+    async def talk(port: int) -> str:
+        async with connect(f"ws://127.0.0.1:{port}/any/path?x=1") as ws:
+            await ws.send("Grace")
+            return await asyncio.wait_for(ws.recv(), 5)
+
+    with example("server.py") as (port, _):
+        assert asyncio.run(talk(port)) == "Hello Grace!"
+
+
+def test_time_page_and_socket_from_one_process() -> None:
+    async def collect(port: int) -> list[str]:
+        async with connect(f"ws://127.0.0.1:{port}/time") as ws:
+            return [await asyncio.wait_for(ws.recv(), 5) for _ in range(3)]
+
+    with example("time.py") as (port, _):
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "location.host" in page.text  # connects back to where it was served from
+        stamps = asyncio.run(collect(port))
+    assert len(stamps) == 3
+    assert stamps == sorted(stamps)
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (.ci/run installs it)")
+def test_time_page_in_chromium() -> None:
+    async def watch(port: int) -> tuple[str, int, int, str]:
+        async with open_page(f"http://127.0.0.1:{port}/") as page:
+            count = "document.querySelectorAll('#messages li').length"
+            first = 0
+            for _ in range(100):
+                first = await page.evaluate(count)
+                if first >= 1:
+                    break
+                await asyncio.sleep(0.1)
+            later = first
+            for _ in range(100):
+                later = await page.evaluate(count)
+                if later >= first + 2:
+                    break
+                await asyncio.sleep(0.1)
+            status = await page.evaluate("document.getElementById('status').textContent")
+            extensions = await page.evaluate("ws.extensions")
+            return status, first, later, extensions
+
+    with example("time.py") as (port, _):
+        status, first, later, extensions = asyncio.run(watch(port))
+    assert status == "connected"
+    assert first >= 1, "no timestamp arrived in the page"
+    assert later >= first + 2, "timestamps stopped arriving"
+    # Chromium offers permessage-deflate; the server accepts it by default.
+    assert "permessage-deflate" in extensions
+
+
+def test_consumer() -> None:
+    async def send(port: int) -> None:
+        async with connect(f"ws://127.0.0.1:{port}/") as ws:
+            for word in ("one", "two", "three"):
+                await ws.send(word)
+
+    with example("consumer.py") as (port, server):
+        asyncio.run(send(port))
+        time.sleep(0.3)
+        output = stop_and_read(server)
+    assert "consumed one" in output and "consumed three" in output
+
+
+def test_producer() -> None:
+    async def receive(port: int) -> list[str]:
+        async with connect(f"ws://127.0.0.1:{port}/") as ws:
+            return [await asyncio.wait_for(ws.recv(), 5) for _ in range(3)]
+
+    with example("producer.py") as (port, _):
+        ticks = asyncio.run(receive(port))
+    assert all(tick.startswith("tick ") for tick in ticks)
+
+
+@pytest.mark.parametrize("path", ["/", "/straight"])
+def test_both(path: str) -> None:
+    async def talk(port: int) -> list[str]:
+        async with connect(f"ws://127.0.0.1:{port}{path}") as ws:
+            await ws.send("hello there")
+            return [await asyncio.wait_for(ws.recv(), 5) for _ in range(2)]
+
+    with example("both.py") as (port, server):
+        ticks = asyncio.run(talk(port))
+        time.sleep(0.3)
+        output = stop_and_read(server)
+    assert all(tick.startswith("tick ") for tick in ticks)
+    assert "consumed hello there" in output
+
+
+def test_registration() -> None:
+    async def join(port: int) -> tuple[list[str], list[str]]:
+        async with connect(f"ws://127.0.0.1:{port}/") as first:
+            seen_first = [await asyncio.wait_for(first.recv(), 5)]
+            async with connect(f"ws://127.0.0.1:{port}/") as second:
+                seen_first.append(await asyncio.wait_for(first.recv(), 5))
+                seen_second = [await asyncio.wait_for(second.recv(), 5)]
+            return seen_first, seen_second
+
+    with example("registration.py") as (port, _):
+        seen_first, seen_second = asyncio.run(join(port))
+    assert seen_first == ["Hello! 1 connected", "Hello! 2 connected"]
+    assert seen_second == ["Hello! 2 connected"]
+
+
+def test_chat_rooms() -> None:
+    async def chat(port: int) -> tuple[str, str, bool]:
+        base = f"ws://127.0.0.1:{port}/rooms"
+        async with connect(f"{base}/red") as alice, connect(f"{base}/red") as bob, connect(f"{base}/blue") as carol:
+            await asyncio.sleep(0.1)  # all three registered
+            await alice.send("hi red")
+            to_bob = await asyncio.wait_for(bob.recv(), 5)
+            to_alice = await asyncio.wait_for(alice.recv(), 5)
+            try:
+                await asyncio.wait_for(carol.recv(), 0.3)
+                leaked = True
+            except asyncio.TimeoutError:
+                leaked = False
+            return to_bob, to_alice, leaked
+
+    with example("chat.py") as (port, _):
+        to_bob, to_alice, leaked = asyncio.run(chat(port))
+    assert to_bob == to_alice == "hi red"
+    assert not leaked, "a message crossed rooms"
+
+
+def test_raw_asgi() -> None:
+    async def shout(port: int) -> str:
+        async with connect(f"ws://127.0.0.1:{port}/") as ws:
+            await ws.send("quiet")
+            return await asyncio.wait_for(ws.recv(), 5)
+
+    with example("raw_asgi.py") as (port, _):
+        assert httpx.get(f"http://127.0.0.1:{port}/some/where", timeout=5).text == "GET /some/where\n"
+        assert asyncio.run(shout(port)) == "QUIET"
+
+
+def test_starlette_app() -> None:
+    pytest.importorskip("starlette")
+
+    async def echo(port: int) -> str:
+        async with connect(f"ws://127.0.0.1:{port}/ws") as ws:
+            await ws.send("x")
+            return await asyncio.wait_for(ws.recv(), 5)
+
+    with example("starlette_app.py") as (port, _):
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).json() == {"hello": "world"}
+        assert asyncio.run(echo(port)) == "echo: x"
