@@ -242,7 +242,7 @@ frames_strategy = st.one_of(
     st.builds(
         Frame,
         st.sampled_from([Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY]),
-        st.binary(max_size=300) | st.binary(min_size=65530, max_size=70000),
+        st.binary(max_size=300) | st.builds(lambda n, b: b * n, st.integers(65530, 70000), st.binary(min_size=1, max_size=3)),
         st.booleans(),
         st.booleans(),
     ),
