@@ -1,0 +1,521 @@
+"""`HTTPProtocol`: one HTTP/1.1 connection, between a socket and an ASGI app.
+
+asyncio calls `data_received`; the sans-I/O `RequestParser` turns the bytes
+into request events; each request becomes a `RequestResponseCycle` whose
+`receive`/`send` the app awaits; `ResponseWriter` frames what the app sends.
+
+One request at a time: with pipelining, the next request is parsed only
+once the current response is complete, so responses leave in order and a
+client cannot make us buffer requests ahead. Reading pauses when the app is
+not consuming the body (a large upload is never buffered whole) and `send`
+waits while the socket's write buffer is full.
+
+Timers: `timeout_request_head` runs from the connection (or the end of the
+previous response) until a full request head arrived, so a socket that sends
+nothing, or a head one byte at a time, is dropped; `timeout_keep_alive`
+closes a connection idle between requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable
+from urllib.parse import unquote_to_bytes
+
+from ..protocol.errors import HTTPError
+from ..protocol.http11 import (
+    CONTINUE_RESPONSE,
+    NEED_DATA,
+    Data,
+    EndOfMessage,
+    InvalidResponse,
+    Request,
+    RequestParser,
+    ResponseWriter,
+    status_line,
+)
+from .config import Config
+from .flow_control import FlowControl
+from .state import ServerState
+
+logger = logging.getLogger("asgiws.error")
+access_logger = logging.getLogger("asgiws.access")
+
+#: Request body bytes buffered for the app before reading from the socket pauses.
+HIGH_WATER_LIMIT = 65536
+
+ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
+
+
+class ClientDisconnected(OSError):
+    """`send` after the client went away (an OSError, as ASGI spec 2.4 asks)."""
+
+
+def _plain_response(status: int, keep_alive: bool = False) -> bytes:
+    """A complete text/plain response with the status's reason phrase as body."""
+    line = status_line(status)
+    body = line[13:-2] or b"Error"  # the reason phrase, after "HTTP/1.1 NNN "
+    return b"%scontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n%s\r\n%s" % (
+        line,
+        len(body),
+        b"" if keep_alive else b"connection: close\r\n",
+        body,
+    )
+
+
+def get_addresses(transport: asyncio.BaseTransport) -> tuple[Any, Any]:
+    """(server, client) for the scope: (host, port) pairs, (path, None) for a unix server, None when unknown."""
+    sockname = transport.get_extra_info("sockname")
+    peername = transport.get_extra_info("peername")
+    if isinstance(sockname, (tuple, list)):
+        server: Any = (str(sockname[0]), int(sockname[1]))
+    elif isinstance(sockname, str) and sockname:
+        server = (sockname, None)
+    else:
+        server = None
+    client = (str(peername[0]), int(peername[1])) if isinstance(peername, (tuple, list)) else None
+    return server, client
+
+
+def split_target(target: bytes) -> tuple[str, bytes, bytes]:
+    """(path, raw_path, query_string) from a request target, the path percent-decoded as UTF-8."""
+    raw_path, _, query = target.partition(b"?")
+    if raw_path[:1] != b"/" and b"://" in raw_path:
+        # absolute-form (RFC 9112 section 3.2.2): keep the path after the authority.
+        after_scheme = raw_path.partition(b"://")[2]
+        slash = after_scheme.find(b"/")
+        raw_path = after_scheme[slash:] if slash >= 0 else b"/"
+    if b"%" in raw_path or not raw_path.isascii():
+        path = unquote_to_bytes(raw_path).decode("utf-8", "replace")
+    else:
+        path = raw_path.decode("ascii")
+    return path, raw_path, query
+
+
+class HTTPProtocol(asyncio.Protocol):
+    """An asyncio protocol serving HTTP/1.1 requests to the configured ASGI app."""
+
+    def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any]) -> None:
+        self.config = config
+        self.app = config.loaded_app
+        self.server_state = server_state
+        self.app_state = app_state
+        self.loop = asyncio.get_event_loop()
+        self.parser = RequestParser(
+            max_request_line=config.limit_request_line,
+            max_header_block=config.limit_request_header_block,
+            max_headers=config.limit_request_headers,
+            max_body_size=config.limit_request_body,
+        )
+        self.root_path = config.root_path
+        self.root_path_bytes = config.root_path.encode("latin-1")
+        self.access_log = config.access_log and access_logger.isEnabledFor(logging.INFO)
+        self.ws_enabled = config.ws_enabled
+        self.limit_concurrency = config.limit_concurrency
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.flow: FlowControl = None  # type: ignore[assignment]
+        self.server: Any = None
+        self.client: Any = None
+        self.scheme = "http"
+        self.cycle: RequestResponseCycle | None = None
+        self.head_timer: asyncio.TimerHandle | None = None
+        self.idle_timer: asyncio.TimerHandle | None = None
+        self.shutting_down = False
+
+    # -- asyncio callbacks -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        self.transport = transport  # type: ignore[assignment]
+        self.flow = FlowControl(transport)
+        self.server, self.client = get_addresses(transport)
+        self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
+        self.server_state.connections.add(self)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server_state.connections.discard(self)
+        self._cancel_timers()
+        cycle = self.cycle
+        if cycle is not None:
+            cycle.disconnected = True
+            cycle.message_event.set()
+        if self.flow is not None:
+            self.flow.connection_lost()
+
+    def eof_received(self) -> bool | None:
+        # Half-closed by the client: nothing more will come; let close follow.
+        return None
+
+    def data_received(self, data: bytes) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+        try:
+            self.parser.feed(data)
+        except HTTPError:
+            return  # already answered; the connection is closing
+        cycle = self.cycle
+        if cycle is None or not cycle.request_complete:
+            self._handle_events()
+        elif self.parser.buffered > HIGH_WATER_LIMIT:
+            # Pipelined requests pile up while this response is being sent.
+            self.flow.pause_reading()
+
+    def pause_writing(self) -> None:
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+
+    # -- requests ----------------------------------------------------------
+
+    def _handle_events(self) -> None:
+        """Turn buffered bytes into request events until more data is needed."""
+        parser = self.parser
+        while True:
+            try:
+                event = parser.next_event()
+            except HTTPError as exc:
+                self._reject(exc)
+                return
+            if event is NEED_DATA:
+                return
+            event_type = type(event)
+            if event_type is Data:
+                cycle = self.cycle
+                if cycle is not None and not cycle.disconnected:
+                    cycle.body += event.data  # type: ignore[union-attr]
+                    if len(cycle.body) > HIGH_WATER_LIMIT:
+                        self.flow.pause_reading()
+                    cycle.message_event.set()
+            elif event_type is EndOfMessage:
+                cycle = self.cycle
+                if cycle is not None:
+                    cycle.request_complete = True
+                    cycle.message_event.set()
+                # The next request is parsed only once this response is done.
+                return
+            elif event_type is Request:
+                self._on_request(event)  # type: ignore[arg-type]
+                if self.cycle is None:
+                    return  # upgraded or rejected
+            else:  # PAUSED: an Upgrade we declined; wait for the response
+                return
+
+    def _on_request(self, request: Request) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+        path, raw_path, query_string = split_target(request.target)
+        if self.root_path:
+            path = self.root_path + path
+            raw_path = self.root_path_bytes + raw_path
+
+        if request.upgrade == b"websocket" and self.ws_enabled and not request.chunked and not request.content_length:
+            self._upgrade_websocket(request, path, raw_path, query_string)
+            return
+
+        scope = {
+            "type": "http",
+            "asgi": ASGI_VERSION,
+            "http_version": request.http_version,
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,
+            "method": request.method,
+            "root_path": self.root_path,
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": query_string,
+            "headers": request.headers,
+            "state": self.app_state.copy(),
+        }
+        app = self.app
+        limit = self.limit_concurrency
+        state = self.server_state
+        if limit is not None and (len(state.connections) > limit or len(state.tasks) >= limit):
+            app = service_unavailable
+            logger.warning("Exceeded concurrency limit.")
+        self.cycle = cycle = RequestResponseCycle(self, scope, request)
+        task = self.loop.create_task(cycle.run_asgi(app))
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
+
+    def _upgrade_websocket(self, request: Request, path: str, raw_path: bytes, query_string: bytes) -> None:
+        """Hand the connection over to the WebSocket protocol, with the bytes read past the head."""
+        from .websocket import WebSocketProtocol  # noqa: PLC0415 (a sibling written separately)
+
+        self.parser.next_event()  # the empty body's EndOfMessage
+        trailing_data = self.parser.take_trailing_data()
+        subprotocols = []
+        for name, value in request.headers:
+            if name == b"sec-websocket-protocol":
+                subprotocols += [item.strip() for item in value.decode("latin-1").split(",") if item.strip()]
+        scope = {
+            "type": "websocket",
+            "asgi": ASGI_VERSION,
+            "http_version": request.http_version,
+            "scheme": "wss" if self.scheme == "https" else "ws",
+            "server": self.server,
+            "client": self.client,
+            "root_path": self.root_path,
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": query_string,
+            "headers": request.headers,
+            "subprotocols": subprotocols,
+            "state": self.app_state.copy(),
+            "extensions": {"websocket.http.response": {}},
+        }
+        state = self.server_state
+        limit = self.limit_concurrency
+        if limit is not None and (len(state.connections) > limit or len(state.tasks) >= limit):
+            logger.warning("Exceeded concurrency limit.")
+            self.transport.write(_plain_response(503))
+            self.transport.close()
+            return
+        state.total_requests += 1
+        state.connections.discard(self)
+        self._cancel_timers()
+        self.flow.resume_reading()
+        protocol = WebSocketProtocol(self.config, state, self.app_state)
+        protocol.start(self.transport, scope, trailing_data)
+
+    def _reject(self, exc: HTTPError) -> None:
+        """Answer a request the parser refused with its status, then close."""
+        logger.warning("Invalid HTTP request received: %s", exc)
+        cycle = self.cycle
+        if cycle is not None:
+            started = cycle.response_started
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if started:
+                self.transport.close()
+                return
+        if not self.transport.is_closing():
+            self.transport.write(_plain_response(exc.status))
+            self.transport.close()
+
+    def on_response_complete(self) -> None:
+        """The current response is sent: close, or get ready for the next request."""
+        self.server_state.total_requests += 1
+        cycle = self.cycle
+        self.cycle = None
+        transport = self.transport
+        if transport.is_closing():
+            return
+        if cycle is None or not cycle.keep_alive or not cycle.request_complete or self.shutting_down:
+            transport.close()
+            return
+        self.parser.resume()  # after an Upgrade we declined
+        self.flow.resume_reading()
+        if self.parser.buffered:
+            self._arm_head_timer()
+            self._handle_events()
+        else:
+            self._arm_head_timer()
+            self.idle_timer = self.loop.call_later(self.config.timeout_keep_alive, self._on_timeout)
+
+    # -- timers and shutdown -------------------------------------------------
+
+    def _arm_head_timer(self) -> None:
+        timeout = self.config.timeout_request_head
+        if timeout is not None:
+            self.head_timer = self.loop.call_later(timeout, self._on_timeout)
+
+    def _cancel_timers(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+
+    def _on_timeout(self) -> None:
+        """Keep-alive or request-head timeout: drop the connection."""
+        self._cancel_timers()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: close now when idle, else after the current response."""
+        self.shutting_down = True
+        if self.cycle is None or self.cycle.response_complete:
+            if not self.transport.is_closing():
+                self.transport.close()
+        else:
+            self.cycle.keep_alive = False
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Received bytes held by this connection: unread body plus unparsed input."""
+        cycle = self.cycle
+        return self.parser.buffered + (len(cycle.body) if cycle is not None else 0)
+
+
+class RequestResponseCycle:
+    """One request and its response: the ASGI `receive` and `send` of one app call."""
+
+    __slots__ = (
+        "protocol",
+        "transport",
+        "flow",
+        "scope",
+        "body",
+        "request_complete",
+        "keep_alive",
+        "waiting_for_100_continue",
+        "disconnected",
+        "message_event",
+        "response_started",
+        "response_complete",
+        "writer",
+    )
+
+    def __init__(self, protocol: HTTPProtocol, scope: dict[str, Any], request: Request) -> None:
+        self.protocol = protocol
+        self.transport = protocol.transport
+        self.flow = protocol.flow
+        self.scope = scope
+        self.body = bytearray()
+        self.request_complete = False
+        self.keep_alive = request.keep_alive
+        self.waiting_for_100_continue = request.expect_continue
+        self.disconnected = False
+        self.message_event = asyncio.Event()
+        self.response_started = False
+        self.response_complete = False
+        self.writer: ResponseWriter | None = None
+
+    async def run_asgi(self, app: Callable[..., Awaitable[None]]) -> None:
+        """Call the app; turn its failures into a 500 or a closed connection."""
+        try:
+            result = await app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except Exception as exc:
+            logger.error("Exception in ASGI application\n", exc_info=exc)
+            self._fail()
+        except asyncio.CancelledError:
+            self.transport.close()
+            raise
+        else:
+            if result is not None:
+                logger.error("ASGI callable should return None, but returned '%s'.", result)
+                self._fail()
+            elif not self.response_started and not self.disconnected:
+                logger.error("ASGI callable returned without starting response.")
+                self._fail()
+            elif not self.response_complete and not self.disconnected:
+                logger.error("ASGI callable returned without completing response.")
+                self.transport.close()
+
+    def _fail(self) -> None:
+        """500 when no response started yet, else close the half-sent response."""
+        if not self.response_started and not self.disconnected:
+            self.response_started = self.response_complete = True
+            self.keep_alive = False
+            self.transport.write(_plain_response(500))
+            self.protocol.on_response_complete()
+        elif not self.transport.is_closing():
+            self.transport.close()
+
+    async def receive(self) -> dict[str, Any]:
+        if self.waiting_for_100_continue and not self.transport.is_closing():
+            self.waiting_for_100_continue = False
+            self.transport.write(CONTINUE_RESPONSE)
+        if not self.disconnected and not self.response_complete:
+            self.flow.resume_reading()
+            await self.message_event.wait()
+            self.message_event.clear()
+        if self.disconnected or self.response_complete:
+            return {"type": "http.disconnect"}
+        body = bytes(self.body)
+        self.body.clear()
+        more_body = not self.request_complete
+        if more_body:
+            self.flow.resume_reading()
+        return {"type": "http.request", "body": body, "more_body": more_body}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.disconnected:
+            raise ClientDisconnected("the client disconnected")
+        if self.flow.write_paused:
+            await self.flow.drain()
+            if self.disconnected:
+                raise ClientDisconnected("the client disconnected")
+        message_type = message["type"]
+        if not self.response_started:
+            if message_type != "http.response.start":
+                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{message_type}'.")
+            scope = self.scope
+            status = message["status"]
+            try:
+                self.writer = writer = ResponseWriter(
+                    status,
+                    message.get("headers", ()),
+                    http_version=scope["http_version"],
+                    head_request=scope["method"] == "HEAD",
+                    keep_alive=self.keep_alive and not self.protocol.shutting_down,
+                    extra=self.protocol.server_state.default_header_lines,
+                )
+            except InvalidResponse as exc:
+                raise RuntimeError(str(exc)) from None
+            self.response_started = True
+            self.waiting_for_100_continue = False
+            self.keep_alive = writer.keep_alive
+            if self.protocol.access_log:
+                access_logger.info(
+                    '%s - "%s %s HTTP/%s" %d',
+                    _client_text(scope["client"]),
+                    scope["method"],
+                    _path_with_query(scope),
+                    scope["http_version"],
+                    status,
+                )
+            self.transport.write(writer.head)
+        elif not self.response_complete:
+            if message_type != "http.response.body":
+                raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message_type}'.")
+            writer = self.writer
+            assert writer is not None
+            try:
+                data = writer.body(message.get("body", b""))
+                if not message.get("more_body", False):
+                    data += writer.end()
+                    self.response_complete = True
+            except InvalidResponse as exc:
+                self.keep_alive = False
+                raise RuntimeError(str(exc)) from None
+            if data:
+                self.transport.write(data)
+            if self.response_complete:
+                self.keep_alive = writer.keep_alive and self.keep_alive
+                self.message_event.set()
+                self.protocol.on_response_complete()
+        else:
+            raise RuntimeError(f"Unexpected ASGI message '{message_type}' sent, after response already completed.")
+
+
+def _client_text(client: Any) -> str:
+    return f"{client[0]}:{client[1]}" if client else "-"
+
+
+def _path_with_query(scope: dict[str, Any]) -> str:
+    path = scope["path"]
+    if scope["query_string"]:
+        return f"{path}?{scope['query_string'].decode('latin-1')}"
+    return path
+
+
+async def service_unavailable(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The app that answers in place of the real one over `limit_concurrency`."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"Service Unavailable"})

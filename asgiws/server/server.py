@@ -1,0 +1,284 @@
+"""`Server`: listen, run the lifespan, serve connections, shut down gracefully.
+
+`await Server(config).serve(sockets=None)` runs until `should_exit` is set
+(by a signal, `limit_max_requests`, or the caller); `started` becomes True
+once it listens. Shutdown stops accepting, asks every connection to
+`shutdown()` (idle HTTP closes now, in-flight requests finish, WebSockets
+close with 1001), waits up to `timeout_graceful_shutdown`, then cancels what
+is left. `force_exit` (a second Ctrl-C) skips the wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from typing import Any, Callable, Iterator
+
+from .config import AppLoadError, Config
+from .http import HTTPProtocol
+from .lifespan import Lifespan
+from .state import ServerState
+
+logger = logging.getLogger("asgiws.error")
+
+#: Exit status when the app could not be loaded or its startup failed (as uvicorn).
+STARTUP_FAILURE = 3
+
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+#: How often the main loop wakes up to check `should_exit` and refresh the Date header.
+TICK = 0.1
+
+
+class Server:
+    """An ASGI server for `config`; see the module docstring."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.server_state = ServerState()
+        self.started = False
+        self.should_exit = False
+        self.force_exit = False
+        self.lifespan: Lifespan | None = None
+        self.servers: list[asyncio.base_events.Server] = []
+        self._captured_signals: list[int] = []
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve in a new event loop (uvloop when configured and installed) until exit."""
+        with asyncio.Runner(loop_factory=loop_factory(self.config.loop)) as runner:
+            runner.run(self.serve(sockets=sockets))
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve until `should_exit`; signal handlers only when in the main thread."""
+        with self.capture_signals():
+            await self._serve(sockets)
+
+    async def _serve(self, sockets: list[socket.socket] | None) -> None:
+        config = self.config
+        try:
+            config.load()
+        except AppLoadError as exc:
+            logger.error("Error loading ASGI app. %s", exc)
+            sys.exit(1)
+        self.server_state.set_default_headers(default_headers(config))
+
+        if config.lifespan != "off":
+            self.lifespan = Lifespan(config)
+            await self.lifespan.startup()
+            if self.lifespan.should_exit:
+                self.should_exit = True
+                return
+        app_state = self.lifespan.state if self.lifespan else {}
+
+        await self.startup(sockets, app_state)
+        if self.should_exit:
+            return
+        await self.main_loop()
+        await self.shutdown(sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None, app_state: dict[str, Any]) -> None:
+        """Start listening: on `sockets`, or `fd`, `uds`, or `host`:`port`."""
+        config = self.config
+        loop = asyncio.get_running_loop()
+
+        def protocol_factory() -> asyncio.Protocol:
+            return HTTPProtocol(config, self.server_state, app_state)
+
+        try:
+            if sockets is not None:
+                for sock in sockets:
+                    self.servers.append(
+                        await loop.create_server(protocol_factory, sock=sock, ssl=config.ssl, backlog=config.backlog)
+                    )
+                listening = sockets[0] if sockets else None
+                if listening is not None and listening.family in (socket.AF_INET, socket.AF_INET6):
+                    host, port = listening.getsockname()[:2]
+                    self._log_started(f"{config.scheme}://{_url_host(host)}:{port}")
+            elif config.fd is not None:
+                sock = socket.socket(fileno=config.fd)
+                self.servers.append(
+                    await loop.create_server(protocol_factory, sock=sock, ssl=config.ssl, backlog=config.backlog)
+                )
+                self._log_started(f"socket {sock.getsockname()!r}")
+            elif config.uds is not None:
+                if os.path.exists(config.uds) and not os.path.isfile(config.uds):
+                    os.remove(config.uds)  # a stale socket from an earlier run
+                self.servers.append(
+                    await loop.create_unix_server(
+                        protocol_factory, path=config.uds, ssl=config.ssl, backlog=config.backlog
+                    )
+                )
+                os.chmod(config.uds, 0o666)
+                self._log_started(f"unix socket {config.uds}")
+            else:
+                server = await loop.create_server(
+                    protocol_factory, host=config.host, port=config.port, ssl=config.ssl, backlog=config.backlog
+                )
+                self.servers.append(server)
+                port = config.port
+                if port == 0:
+                    port = server.sockets[0].getsockname()[1]
+                self._log_started(f"{config.scheme}://{_url_host(config.host)}:{port}")
+        except OSError as exc:
+            logger.error("%s", exc)
+            await self._lifespan_shutdown()
+            sys.exit(1)
+        self.started = True
+
+    def _log_started(self, where: str) -> None:
+        logger.info("Started server process [%d]", os.getpid())
+        logger.info("asgiws running on %s (Press CTRL+C to quit)", where)
+
+    async def main_loop(self) -> None:
+        """Tick until asked to exit, refreshing the cached Date header every second."""
+        state = self.server_state
+        limit = self.config.limit_max_requests
+        ticks = 0
+        while not self.should_exit:
+            await asyncio.sleep(TICK)
+            ticks += 1
+            if ticks % 10 == 0:
+                state.set_default_headers(default_headers(self.config))
+            if limit is not None and state.total_requests >= limit:
+                logger.warning("Maximum request limit of %d exceeded. Terminating process.", limit)
+                self.should_exit = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop accepting, close connections gracefully, then run the lifespan shutdown."""
+        logger.info("Shutting down")
+        for server in self.servers:
+            server.close()
+        for sock in sockets or ():
+            sock.close()
+        state = self.server_state
+        for connection in list(state.connections):
+            connection.shutdown()
+        await asyncio.sleep(0)
+
+        timeout = self.config.timeout_graceful_shutdown
+        try:
+            await asyncio.wait_for(self._wait_connections_closed(), timeout)
+        except asyncio.TimeoutError:
+            logger.error(
+                "Cancel %d running task(s), timeout graceful shutdown exceeded", len(state.tasks)
+            )
+        for task in list(state.tasks):
+            task.cancel()
+        for connection in list(state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        if state.tasks:
+            await asyncio.wait(list(state.tasks), timeout=1)
+
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 1)
+        if not self.force_exit:
+            await self._lifespan_shutdown()
+
+    async def _wait_connections_closed(self) -> None:
+        state = self.server_state
+        if state.connections and not self.force_exit:
+            logger.info("Waiting for connections to close. (CTRL+C to force quit)")
+        while (state.connections or state.tasks) and not self.force_exit:
+            await asyncio.sleep(TICK)
+
+    async def _lifespan_shutdown(self) -> None:
+        if self.lifespan is not None:
+            await self.lifespan.shutdown()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Handle SIGINT/SIGTERM while serving; only possible in the main thread."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """First signal: graceful shutdown; second SIGINT: force exit."""
+        self._captured_signals.append(sig)
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+
+def default_headers(config: Config) -> list[tuple[bytes, bytes]]:
+    """The Server, Date and configured headers every response starts with."""
+    headers: list[tuple[bytes, bytes]] = []
+    if config.server_header:
+        headers.append((b"server", b"asgiws"))
+    if config.date_header:
+        headers.append((b"date", email.utils.formatdate(usegmt=True).encode("latin-1")))
+    return headers + config.encoded_headers
+
+
+def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop constructor for `loop` ("auto", "asyncio", "uvloop")."""
+    if loop == "asyncio":
+        return asyncio.SelectorEventLoop if sys.platform != "win32" else None
+    if loop in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if loop == "uvloop":
+                raise
+            return None
+        return uvloop.new_event_loop
+    raise ValueError(f"Unknown loop {loop!r}: expected auto, asyncio or uvloop.")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def run(app: Any, **kwargs: Any) -> None:
+    """Serve `app` (an ASGI app or "module:attr") with Config(**kwargs) until interrupted."""
+    config = Config(app, **kwargs)
+    server = Server(config)
+    if config.workers > 1:
+        from .workers import Multiprocess
+
+        sock = bind_socket(config)
+        Multiprocess(config, sock).run()
+        return
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def bind_socket(config: Config) -> socket.socket:
+    """A listening socket for `config` (TCP or unix), to share between worker processes."""
+    if config.uds is not None:
+        if os.path.exists(config.uds):
+            os.remove(config.uds)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(config.uds)
+        os.chmod(config.uds, 0o666)
+    elif config.fd is not None:
+        sock = socket.socket(fileno=config.fd)
+    else:
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((config.host, config.port))
+    sock.listen(config.backlog)
+    sock.set_inheritable(True)
+    return sock
