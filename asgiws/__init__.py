@@ -8,10 +8,14 @@ from .protocol.errors import (
     InvalidStatus,
     ProtocolError,
 )
+from .server import Config, Server, run
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Config",
+    "Server",
+    "run",
     "ConnectionClosed",
     "ConnectionClosedError",
     "ConnectionClosedOK",
