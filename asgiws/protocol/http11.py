@@ -159,11 +159,13 @@ _TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 # RFC 9110 section 5.5: field-vchar = VCHAR / obs-text; field values may hold
 # SP and HTAB inside, never at either end (they are OWS around the value).
 _FIELD_VCHAR = rb"[\x21-\x7e\x80-\xff]"
-_FIELD_VALUE = rb"(?:" + _FIELD_VCHAR + rb"+(?:[ \t]+" + _FIELD_VCHAR + rb"+)*)?"
-# A field block is valid when it is a run of field lines, each ending in CRLF;
-# the fullmatch validates, findall (from position 0 of a valid block) extracts.
-_FIELD_BLOCK = re.compile(rb"(?:" + _TCHAR + rb"+:[ \t]*" + _FIELD_VALUE + rb"[ \t]*\r\n)*")
-_FIELD_LINES = re.compile(rb"(" + _TCHAR + rb"+):[ \t]*(" + _FIELD_VALUE + rb")[ \t]*\r\n")
+# Each field line is matched from the CRLF that ends the line before it, up
+# to (not including) its own CRLF: a line with a bad byte anywhere, a bare CR
+# or LF, or obs-fold (a line starting with SP/HTAB) yields no match, and the
+# parser compares the number of matches with the number of lines.
+_FIELD_LINES = re.compile(
+    rb"\r\n(" + _TCHAR + rb"+):[ \t]*((?:[\t\x20-\x7e\x80-\xff]*" + _FIELD_VCHAR + rb")?)[ \t]*(?=\r\n)"
+)
 # RFC 9112 section 3: request-line = method SP request-target SP HTTP-version.
 # The target is any run of visible bytes; the server interprets it.
 _REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e\x80-\xff]+) HTTP/([0-9])\.([0-9])")
@@ -298,6 +300,8 @@ class RequestParser:
 
     def _parse_head(self) -> Event:
         buf = self._buf
+        if not buf:
+            return NEED_DATA
         # RFC 9112 section 2.2: ignore empty lines before the request line.
         while buf[:2] == b"\r\n":
             del buf[:2]
@@ -306,16 +310,12 @@ class RequestParser:
             self._check_partial_head()
             return NEED_DATA
         self._scan = 0
-        # Keep the CRLF of the last field line so every line ends with one.
-        head = bytes(buf[: end + 2])
-        del buf[: end + 4]
-        line_end = head.find(b"\r\n")
-        request_line = head[:line_end]
+        line_end = buf.find(b"\r\n")
         if line_end > self.max_request_line:
             raise HTTPError("request line too long", 414)
         if end - line_end > self.max_header_block:
             raise HTTPError("header block too large", 431)
-        match = _REQUEST_LINE.fullmatch(request_line)
+        match = _REQUEST_LINE.fullmatch(buf, 0, line_end)
         if match is None:
             raise HTTPError("invalid request line", 400)
         method_bytes, target, major, minor = match.groups()
@@ -324,10 +324,13 @@ class RequestParser:
         http_version = "1.0" if minor == b"0" else "1.1"
         method = _METHODS.get(method_bytes) or method_bytes.decode("ascii")
 
-        block = head[line_end + 2 :]
-        if _FIELD_BLOCK.fullmatch(block) is None:
-            raise _invalid_field_block(block)
-        fields = _FIELD_LINES.findall(block)
+        # Field lines, each matched from the CRLF before it; a line that does
+        # not match entirely is missing from the result, so counting the
+        # lines catches it (see _FIELD_LINES).
+        fields = _FIELD_LINES.findall(buf, line_end, end + 2)
+        if len(fields) != buf.count(b"\r\n", line_end, end):
+            raise _invalid_field_block(bytes(buf[line_end + 2 : end + 2]))
+        del buf[: end + 4]
         if len(fields) > self.max_headers:
             raise HTTPError("too many header fields", 431)
         headers = []
@@ -341,9 +344,9 @@ class RequestParser:
                 special.setdefault(name, []).append(value)
 
         request = Request(method, target, http_version, headers, http_version == "1.1")
-        if special is None:
-            return self._start_body(request)
-        return self._start_body(self._apply_special(request, special))
+        if special is not None:
+            self._apply_special(request, special)
+        return self._start_body(request)
 
     def _check_partial_head(self) -> None:
         buf = self._buf
@@ -362,7 +365,7 @@ class RequestParser:
         elif size - line_end > self.max_header_block + 4:
             raise HTTPError("header block too large", 431)
 
-    def _apply_special(self, request: Request, special: dict[bytes, list[bytes]]) -> Request:
+    def _apply_special(self, request: Request, special: dict[bytes, list[bytes]]) -> None:
         """Framing and connection handling from the fields that drive them."""
         hosts = special.get(_HOST)
         if hosts is not None and len(hosts) > 1:
@@ -408,7 +411,6 @@ class RequestParser:
             if _DIGITS.fullmatch(value) is None:
                 raise HTTPError("invalid Content-Length", 400)
             request.content_length = int(value)
-        return request
 
     def _start_body(self, request: Request) -> Request:
         self._upgrade = request.upgrade is not None
@@ -506,11 +508,11 @@ class RequestParser:
                     return NEED_DATA
                 if end + 2 > self.max_header_block:
                     raise HTTPError("trailer block too large", 431)
-                block = bytes(buf[: end + 2])
+                block = b"\r\n" + buf[: end + 2]
                 del buf[: end + 4]
-                if _FIELD_BLOCK.fullmatch(block) is None:
-                    raise _invalid_field_block(block)
                 fields = _FIELD_LINES.findall(block)
+                if len(fields) != block.count(b"\r\n") - 1:
+                    raise _invalid_field_block(block[2:])
                 if len(fields) > self.max_headers:
                     raise HTTPError("too many trailer fields", 431)
                 return self._end_of_message([(name.lower(), value) for name, value in fields])
