@@ -1,0 +1,121 @@
+"""Start and stop the servers under test: same app, same settings, pinned to core 0.
+
+uvicorn runs with its defaults (``--loop uvloop --http httptools``, its default
+WebSocket implementation, i.e. ``websockets``); asgiws with ``--loop auto``,
+which picks uvloop. Both log at warning level without access log, so neither
+pays for logging the other does not.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_CPU = "0"
+LOAD_CPU = "1"
+
+COMMON_OPTIONS = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
+SERVER_OPTIONS = {
+    "uvicorn": ["-m", "uvicorn", "--loop", "uvloop", "--http", "httptools"],
+    "asgiws": ["-m", "asgiws", "--loop", "auto"],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def raise_open_files_limit() -> None:
+    """Lift the soft RLIMIT_NOFILE to the hard limit (runs in the child before exec)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def pinned(cpu: str, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *argv]
+
+
+def server_command(name: str, app: str, port: int) -> list[str]:
+    return pinned(SERVER_CPU, [sys.executable, *SERVER_OPTIONS[name], app, "--port", str(port), *COMMON_OPTIONS])
+
+
+class ServerProcess:
+    """One server process on a free port; a context manager that always stops it."""
+
+    def __init__(self, name: str, app: str, log_dir: Path) -> None:
+        self.name = name
+        self.app = app
+        self.port = free_port()
+        self.log_path = log_dir / f"{name}-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
+    def command(self) -> list[str]:
+        return server_command(self.name, self.app, self.port)
+
+    def start(self, timeout: float = 20.0) -> "ServerProcess":
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                self.command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, preexec_fn=raise_open_files_limit,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}: {self.log_tail()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not listen on port {self.port} within {timeout} s")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def rss_kib(self) -> int:
+        """Resident set size (VmRSS) of the server process, in KiB."""
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise RuntimeError("no VmRSS line")
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
