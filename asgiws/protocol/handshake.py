@@ -316,7 +316,8 @@ class ClientHandshake:
             if len(self._buffer) >= self._body_wanted:
                 self._reject()
             return None
-        end = self._buffer.find(b"\r\n\r\n")
+        # Resume the search where the previous call left it (bytes may come one by one).
+        end = self._buffer.find(b"\r\n\r\n", max(0, len(self._buffer) - len(data) - 3))
         if end < 0:
             if len(self._buffer) > self.max_head_size:
                 self._done = True
