@@ -1,0 +1,298 @@
+"""The route table: `Route`, `WebSocketRoute`, `Mount`, and the `Router` that matches them.
+
+Routes are tried in the order declared; the first whose path matches (and,
+for HTTP, whose methods include the request's) wins. To stay fast with
+thousands of routes, the router never tries them all: static paths are found
+in a dict, and a pattern is only run on requests whose first path segment
+equals the pattern's literal first segment (patterns that start with a field
+are tried on every request). Order is preserved across those indexes.
+
+No route: HTTP 404; a path that matches only with other methods: 405 with
+``Allow`` (HEAD is allowed wherever GET is); a WebSocket to an unknown path
+is closed before accept, which the server answers with 403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+from typing import Any, Awaitable, Callable, Iterable, Sequence
+
+from .exceptions import HTTPException
+from .patterns import PathPattern
+from .requests import Request
+from .responses import JSONResponse, PlainTextResponse, Response
+from .websocket import WebSocket, run_handler, takes_path
+
+__all__ = ["Route", "WebSocketRoute", "Mount", "Router", "route_path", "to_response"]
+
+logger = logging.getLogger("asgiws.app")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def route_path(scope: Scope) -> str:
+    """The path to route on: `path` without the `root_path` the app is mounted at.
+
+    Servers disagree on whether `path` includes `root_path` (uvicorn's does);
+    this accepts both, as Starlette does.
+    """
+    path: str = scope["path"]
+    root_path = scope.get("root_path")
+    if not root_path or not path.startswith(root_path):
+        return path
+    if len(path) == len(root_path):
+        return ""
+    if path[len(root_path)] == "/":
+        return path[len(root_path) :]
+    return path
+
+
+def to_response(result: Any) -> Response:
+    """A handler's return value as a Response: str -> text, bytes -> octet-stream, dict/list -> JSON."""
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, str):
+        return PlainTextResponse(result)
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        return Response(bytes(result), media_type="application/octet-stream")
+    if isinstance(result, (dict, list)):
+        return JSONResponse(result)
+    if result is None:
+        return Response(status_code=204)
+    raise TypeError(f"a handler returned {type(result).__name__}; return a Response, str, bytes, dict or list")
+
+
+_NOT_FOUND = PlainTextResponse("Not Found", status_code=404)
+_SERVER_ERROR = PlainTextResponse("Internal Server Error", status_code=500)
+
+
+class Route:
+    """An HTTP route: `endpoint(request)` for `methods` on `path`.
+
+    `endpoint` may be async or a plain function (run in a worker thread).
+    `methods` defaults to GET; HEAD comes with GET.
+    """
+
+    scope_types = ("http",)
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[[Request], Any],
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        extra_types: dict[str, Callable[[str], Any]] | None = None,
+    ) -> None:
+        self.path = path
+        self.pattern = PathPattern(path, extra_types)
+        self.endpoint = endpoint
+        self.name = name or getattr(endpoint, "__name__", None)
+        allowed = {m.upper() for m in (methods or ("GET",))}
+        if "GET" in allowed:
+            allowed.add("HEAD")
+        self.methods = frozenset(allowed)
+        self.is_async = inspect.iscoroutinefunction(endpoint) or inspect.iscoroutinefunction(
+            getattr(endpoint, "__call__", None)
+        )
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        return self.pattern.match(path)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            if self.is_async:
+                result = await self.endpoint(request)
+            else:
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(None, functools.partial(self.endpoint, request))
+            response = to_response(result)
+        except HTTPException as exc:
+            response = PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+        except Exception:
+            # The traceback goes to the log; the client only learns it was our fault.
+            logger.exception("error in HTTP handler for %s %s", scope.get("method"), scope.get("path"))
+            response = _SERVER_ERROR
+        await response(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"Route({self.path!r}, methods={sorted(self.methods)})"
+
+
+class WebSocketRoute:
+    """A WebSocket route: `endpoint(websocket)` or `endpoint(websocket, path)` on `path`.
+
+    The connection is accepted before the handler runs, choosing the first
+    of `subprotocols` the client offered. With ``accept=False`` the handler
+    decides: ``await websocket.accept(subprotocol=...)`` or
+    ``await websocket.close()`` (a rejection, answered 403).
+    """
+
+    scope_types = ("websocket",)
+    methods = None
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Awaitable[Any]],
+        name: str | None = None,
+        accept: bool = True,
+        subprotocols: Sequence[str] | None = None,
+        extra_types: dict[str, Callable[[str], Any]] | None = None,
+    ) -> None:
+        self.path = path
+        self.pattern = PathPattern(path, extra_types)
+        self.endpoint = endpoint
+        self.name = name or getattr(endpoint, "__name__", None)
+        self.accept = accept
+        self.subprotocols = list(subprotocols) if subprotocols else None
+        self.pass_path = takes_path(endpoint)
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        return self.pattern.match(path)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await run_handler(self.endpoint, WebSocket(scope, receive, send), self.pass_path, self.accept, self.subprotocols)
+
+    def __repr__(self) -> str:
+        return f"WebSocketRoute({self.path!r})"
+
+
+class Mount:
+    """A sub-application under a literal path prefix, for every scope type.
+
+    As in Starlette, the child sees `root_path` extended by the prefix and the
+    same `path`; `route_path(scope)` gives it the part below the prefix.
+    """
+
+    scope_types = ("http", "websocket")
+    methods = None
+
+    def __init__(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        path = path.rstrip("/")
+        if path and not path.startswith("/"):
+            raise ValueError(f"mount path must start with '/': {path!r}")
+        if "{" in path:
+            raise ValueError("mount paths are literal prefixes")
+        self.path = path
+        self.app = app
+        self.name = name
+        literal = path[1:]
+        self.segment = literal.partition("/")[0] if path else None
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        prefix = self.path
+        if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+            return {}
+        return None
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["root_path"] = scope.get("root_path", "") + self.path
+        await self.app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"Mount({self.path!r}, {self.app!r})"
+
+
+AnyRoute = Route | WebSocketRoute | Mount
+
+
+class _Table:
+    """Routes of one scope type, indexed for matching (built once per route list)."""
+
+    __slots__ = ("static", "by_segment", "wildcard", "all")
+
+    def __init__(self, routes: list[tuple[int, AnyRoute]]) -> None:
+        self.static: dict[str, list[tuple[int, AnyRoute]]] = {}
+        segmented: dict[str, list[tuple[int, AnyRoute]]] = {}
+        self.wildcard: list[tuple[int, AnyRoute]] = []
+        for entry in routes:
+            route = entry[1]
+            if isinstance(route, Mount):
+                segment = route.segment
+            elif route.pattern.static is not None:
+                self.static.setdefault(route.pattern.static, []).append(entry)
+                continue
+            else:
+                segment = route.pattern.segment
+            if segment is None:
+                self.wildcard.append(entry)
+            else:
+                segmented.setdefault(segment, []).append(entry)
+        # Each segment's candidates include the wildcard routes, merged in declaration order.
+        self.by_segment = {
+            segment: sorted(entries + self.wildcard, key=lambda e: e[0]) for segment, entries in segmented.items()
+        }
+
+    def candidates(self, path: str) -> tuple[list[tuple[int, AnyRoute]], list[tuple[int, AnyRoute]]]:
+        end = path.find("/", 1)
+        segment = path[1:end] if end > 0 else path[1:]
+        return self.static.get(path, []), self.by_segment.get(segment, self.wildcard)
+
+
+class Router:
+    """Match a scope to a route and run it (also an ASGI app by itself)."""
+
+    def __init__(self, routes: Iterable[AnyRoute] | None = None) -> None:
+        self.routes: list[AnyRoute] = list(routes or [])
+        self._tables: dict[str, _Table] | None = None
+
+    def add(self, route: AnyRoute) -> None:
+        self.routes.append(route)
+        self._tables = None
+
+    def _build(self) -> dict[str, _Table]:
+        entries = list(enumerate(self.routes))
+        self._tables = {
+            kind: _Table([e for e in entries if kind in e[1].scope_types]) for kind in ("http", "websocket")
+        }
+        return self._tables
+
+    def match(self, scope: Scope) -> tuple[AnyRoute | None, dict[str, Any] | None, frozenset[str]]:
+        """(route, params, allowed): the route to run, or None with the methods the path allows."""
+        tables = self._tables or self._build()
+        path = route_path(scope) or "/"
+        static, dynamic = tables[scope["type"]].candidates(path)
+        method = scope.get("method")
+        allowed: set[str] = set()
+        i = j = 0
+        while i < len(static) or j < len(dynamic):
+            # Walk both candidate lists in declaration order.
+            if j == len(dynamic) or (i < len(static) and static[i][0] < dynamic[j][0]):
+                route = static[i][1]
+                i += 1
+                params: dict[str, Any] | None = {}
+            else:
+                route = dynamic[j][1]
+                j += 1
+                params = route.match(path)
+                if params is None:
+                    continue
+            methods = route.methods
+            if methods is None or method in methods:
+                return route, params, frozenset()
+            allowed |= methods
+        return None, None, frozenset(allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route, params, allowed = self.match(scope)
+        if route is not None:
+            if params:
+                existing = scope.get("path_params")
+                scope["path_params"] = {**existing, **params} if existing else params
+            await route.handle(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+        elif allowed:
+            response = PlainTextResponse(
+                "Method Not Allowed", status_code=405, headers={"Allow": ", ".join(sorted(allowed))}
+            )
+            await response(scope, receive, send)
+        else:
+            await _NOT_FOUND(scope, receive, send)
