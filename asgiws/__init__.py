@@ -1,5 +1,25 @@
 """asgiws: a native asyncio WebSocket + HTTP/1.1 ASGI 3 server, and a small framework on it."""
 
+from .app import (
+    App,
+    FileResponse,
+    HTMLResponse,
+    HTTPException,
+    JSONResponse,
+    Middleware,
+    Mount,
+    PlainTextResponse,
+    RedirectResponse,
+    Request,
+    Response,
+    Route,
+    StaticFiles,
+    StreamingResponse,
+    WebSocket,
+    WebSocketRoute,
+    broadcast,
+    websocket_app,
+)
 from .protocol.errors import (
     ConnectionClosed,
     ConnectionClosedError,
@@ -13,6 +33,24 @@ from .server import Config, Server, run
 __version__ = "0.1.0"
 
 __all__ = [
+    "App",
+    "FileResponse",
+    "HTMLResponse",
+    "HTTPException",
+    "JSONResponse",
+    "Middleware",
+    "Mount",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Request",
+    "Response",
+    "Route",
+    "StaticFiles",
+    "StreamingResponse",
+    "WebSocket",
+    "WebSocketRoute",
+    "broadcast",
+    "websocket_app",
     "Config",
     "Server",
     "run",
