@@ -163,7 +163,8 @@ class WebSocketConnection:
             raise WebSocketProtocolError("continuation frame without a message to continue")
         max_size = self.max_size
         if self._decoders:
-            budget = None if max_size is None else max_size - self._msg_size
+            # _msg_size belongs to the message in progress: none on a first frame.
+            budget = None if max_size is None else max_size - (self._msg_size if msg_op else 0)
             for ext in self._decoders:
                 frame = ext.decode(frame, max_size=budget)
         payload = frame.payload

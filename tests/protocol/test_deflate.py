@@ -430,3 +430,23 @@ def test_interop_with_websockets(nct: bool) -> None:
             assert got.data == text
             back = b.encode(wsframes.Frame(wsframes.Opcode.TEXT, text))
             assert a.decode(Frame(TEXT, back.data, rsv1=back.rsv1), max_size=None).payload == text
+
+
+def test_budget_restarts_with_each_message_in_a_connection() -> None:
+    # A compressed message right after a fragmented one gets the whole max_size.
+    connection = pytest.importorskip("asgiws.protocol.connection")
+    encoder = PerMessageDeflate()
+    frames = [
+        encoder.encode(Frame(BINARY, bytes(range(250)) * 2, fin=False)),
+        encoder.encode(Frame(CONT, bytes(range(250)) * 2)),
+        encoder.encode(Frame(BINARY, bytes(range(200)) * 3)),
+    ]
+
+    def wire(frame: Frame) -> bytes:
+        first = (0x80 if frame.fin else 0) | (0x40 if frame.rsv1 else 0) | frame.opcode
+        # Masked (client to server) with a zero key, 16-bit length.
+        return bytes([first, 0x80 | 126]) + len(frame.payload).to_bytes(2, "big") + b"\x00" * 4 + frame.payload
+
+    conn = connection.WebSocketConnection(connection.Side.SERVER, extensions=[PerMessageDeflate()], max_size=1000)
+    events = conn.receive_data(b"".join(wire(frame) for frame in frames))
+    assert [len(event.data) for event in events] == [1000, 600]
