@@ -354,8 +354,8 @@ class RequestParser:
         start = self._scan
         # A bare LF can never be part of a valid head: fail now rather than
         # waiting for a CRLFCRLF that a LF-speaking client will never send.
-        region = buf[max(start - 1, 0) :]
-        if region.count(b"\n") != region.count(b"\r\n"):
+        start = max(start - 1, 0)
+        if buf.count(b"\n", start + 1) != buf.count(b"\r\n", start):
             raise HTTPError("bare LF in request head", 400)
         self._scan = max(size - 3, 0)
         line_end = buf.find(b"\r\n", 0, self.max_request_line + 2)
@@ -397,6 +397,9 @@ class RequestParser:
             items = _comma_list(codings)
             if not items or items[-1] != b"chunked":
                 raise HTTPError("chunked is not the final transfer coding", 400)
+            if items.count(b"chunked") > 1:
+                # RFC 9112 section 7: chunked MUST NOT be applied more than once.
+                raise HTTPError("chunked applied more than once", 400)
             if len(items) > 1:
                 raise HTTPError("unsupported transfer coding", 501)
             request.chunked = True
@@ -600,6 +603,7 @@ class ResponseWriter:
         parts = [status_line(status), extra]
         content_length = None
         chunked = False
+        close_sent = False
         for name, value in headers:
             if _VALID_NAME.fullmatch(name) is None:
                 raise InvalidResponse(f"invalid header name {name!r}")
@@ -617,6 +621,7 @@ class ResponseWriter:
                 chunked = True
             elif lower == b"connection" and b"close" in _comma_list([value]):
                 keep_alive = False
+                close_sent = True
             parts += (name, b": ", value, b"\r\n")
         if chunked and content_length is not None:
             raise InvalidResponse("both Content-Length and Transfer-Encoding")
@@ -637,7 +642,7 @@ class ResponseWriter:
         elif http_version == "1.0":
             if keep_alive:
                 parts.append(b"connection: keep-alive\r\n")
-        elif not keep_alive:
+        elif not keep_alive and not close_sent:
             parts.append(b"connection: close\r\n")
         parts.append(b"\r\n")
         self.head = b"".join(parts)
