@@ -13,8 +13,10 @@ Three parts:
 Memory per connection (zlib's own figures, zconf.h): a compressor needs about
 ``(1 << (wbits + 2)) + (1 << (mem_level + 9))`` bytes, a decompressor about
 ``1 << wbits``. zlib's defaults (15, 8) cost ~256 KiB + 32 KiB; our defaults
-(12, 5) cost 16 KiB + 16 KiB + 4 KiB, at a compression ratio close to the
-defaults' on typical JSON/text messages (websockets measured the same trade-off).
+(12, 5) cost 16 KiB + 16 KiB + 4 KiB. Measured with tracemalloc, one
+compressor and one decompressor after a message: ~50 KiB at (12, 5) against
+~302 KiB at (15, 8), with the same output size for a 1.2 KB JSON message
+(websockets measured the same trade-off on larger corpora).
 """
 
 from __future__ import annotations
@@ -171,8 +173,8 @@ class DeflateSettings:
     us: our compressor's, and (through client_max_window_bits on the server
     side, server_max_window_bits on the client side) the peer's, which sizes
     our decompressor. `mem_level` sizes the compressor's hash tables. The
-    defaults, 12 and 5, keep a connection's compression state near 36 KiB
-    instead of zlib's ~290 KiB (see the module docstring). 8 is accepted but
+    defaults, 12 and 5, keep a connection's compression state near 50 KiB
+    instead of zlib's ~300 KiB (see the module docstring). 8 is accepted but
     our compressor uses 9 (zlib cannot do 8 for raw deflate).
 
     `server_no_context_takeover` / `client_no_context_takeover` request a
