@@ -1,0 +1,158 @@
+"""The route table: order, typed params, 404/405/Allow, HEAD, mounts and root_path, WebSocket 403."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from asgiws.app import App, JSONResponse, Mount, PlainTextResponse, Route, WebSocketRoute
+from asgiws.app.routing import Router, route_path
+from tests.app.inprocess import call, http_scope, websocket_closed_before_accept
+from tests.app.wire import run
+from tests.conftest import running_server
+
+
+def echo_params(request: Any) -> JSONResponse:
+    return JSONResponse({"params": request.path_params, "types": {k: type(v).__name__ for k, v in request.path_params.items()}})
+
+
+async def aecho_params(request: Any) -> JSONResponse:
+    return echo_params(request)
+
+
+def make_app() -> App:
+    app = App()
+    app.add_route(Route("/users/{id:int}", aecho_params))
+    app.add_route(Route("/users/me", aecho_params))  # declared after: /users/{id:int} can't match "me"
+    app.add_route(Route("/files/{rest:path}", aecho_params))
+    app.add_route(Route("/items", aecho_params, methods=["POST"]))
+    app.add_route(Route("/items", aecho_params, methods=["PUT"]))
+    app.add_route(Route("/{lang}/about", aecho_params))
+    app.add_route(Route("/first/{x}", aecho_params, name="first"))
+
+    async def shadowed(request: Any) -> str:
+        return "shadowed"
+
+    app.add_route(Route("/first/fixed", shadowed))
+    return app
+
+
+def test_typed_params_in_process() -> None:
+    app = make_app()
+    status, _, body = call(app, http_scope("GET", "/users/12"))
+    assert status == 200 and body == b'{"params":{"id":12},"types":{"id":"int"}}'
+    status, _, body = call(app, http_scope("GET", "/files/a/b.txt"))
+    assert body == b'{"params":{"rest":"a/b.txt"},"types":{"rest":"str"}}'
+    status, _, body = call(app, http_scope("GET", "/fr/about"))
+    assert body == b'{"params":{"lang":"fr"},"types":{"lang":"str"}}'
+    assert call(app, http_scope("GET", "/users/me"))[0] == 200
+
+
+def test_first_declared_route_wins() -> None:
+    app = make_app()
+    # "/first/{x}" is declared before the static "/first/fixed", so it wins.
+    assert call(app, http_scope("GET", "/first/fixed"))[2] == b'{"params":{"x":"fixed"},"types":{"x":"str"}}'
+
+
+def test_404_and_405_with_allow() -> None:
+    app = make_app()
+    status, headers, body = call(app, http_scope("GET", "/nowhere"))
+    assert (status, body) == (404, b"Not Found")
+    status, headers, _ = call(app, http_scope("GET", "/items"))
+    assert status == 405 and headers["allow"] == "POST, PUT"
+    status, headers, _ = call(app, http_scope("DELETE", "/users/3"))
+    assert status == 405 and headers["allow"] == "GET, HEAD"
+    assert call(app, http_scope("PUT", "/items"))[0] == 200
+
+
+def test_head_is_allowed_where_get_is_and_has_no_body() -> None:
+    status, headers, body = call(make_app(), http_scope("HEAD", "/users/5"))
+    assert status == 200 and body == b"" and int(headers["content-length"]) > 0
+
+
+def test_websocket_to_unknown_path_is_closed_before_accept() -> None:
+    assert websocket_closed_before_accept(make_app(), "/nope")["type"] == "websocket.close"
+
+
+def test_route_path_strips_root_path() -> None:
+    assert route_path({"path": "/api/x", "root_path": "/api"}) == "/x"
+    assert route_path({"path": "/api", "root_path": "/api"}) == ""
+    assert route_path({"path": "/apix", "root_path": "/api"}) == "/apix"
+    assert route_path({"path": "/x", "root_path": "/api"}) == "/x"  # servers that strip it already
+
+
+def test_mount_extends_root_path_and_keeps_path() -> None:
+    seen: dict[str, Any] = {}
+
+    async def raw_app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(path=scope["path"], root_path=scope["root_path"])
+        await PlainTextResponse("raw")(scope, receive, send)
+
+    inner = App()
+
+    @inner.get("/hello/{name}")
+    async def hello(request: Any) -> str:
+        return f"hello {request.path_params['name']} at {request.scope['root_path']}"
+
+    app = App(routes=[Mount("/raw", raw_app), Mount("/inner", inner)])
+    assert call(app, http_scope("GET", "/raw/x/y"))[2] == b"raw"
+    assert seen == {"path": "/raw/x/y", "root_path": "/raw"}
+    assert call(app, http_scope("GET", "/inner/hello/bo"))[2] == b"hello bo at /inner"
+    # With a root_path given by the server, the mount adds to it.
+    assert call(app, http_scope("GET", "/inner/hello/bo", root_path="/base"))[2] == b"hello bo at /base/inner"
+    assert call(app, http_scope("GET", "/inner/nothing"))[0] == 404
+    assert call(app, http_scope("GET", "/rawx"))[0] == 404
+
+
+def test_many_routes_each_found() -> None:
+    router = Router([Route(f"/r{i}/{{id:int}}", aecho_params) for i in range(300)] + [Route(f"/s{i}", aecho_params) for i in range(300)])
+    for i in (0, 150, 299):
+        route, params, _ = router.match(http_scope("GET", f"/r{i}/{i}"))
+        assert route is router.routes[i] and params == {"id": i}
+        route, params, _ = router.match(http_scope("GET", f"/s{i}"))
+        assert route is router.routes[300 + i] and params == {}
+    assert router.match(http_scope("GET", "/r1/x"))[0] is None
+
+
+def test_routes_added_after_first_request_are_found() -> None:
+    app = make_app()
+    assert call(app, http_scope("GET", "/late"))[0] == 404
+
+    @app.get("/late")
+    async def late(request: Any) -> str:
+        return "late"
+
+    assert call(app, http_scope("GET", "/late"))[2] == b"late"
+
+
+def test_over_the_wire(server_kind: str) -> None:
+    app = make_app()
+
+    async def ws_handler(websocket: Any) -> None:
+        await websocket.send(f"room {websocket.path_params['room']}")
+
+    app.add_route(WebSocketRoute("/rooms/{room}", ws_handler))
+    app.mount("/sub", make_app())
+    with running_server(app, server_kind) as (host, port):
+        base = f"http://{host}:{port}"
+        with httpx.Client(base_url=base, timeout=10) as client:
+            assert client.get("/users/7").json() == {"params": {"id": 7}, "types": {"id": "int"}}
+            assert client.get("/users/x").status_code == 404
+            response = client.get("/items")
+            assert response.status_code == 405 and response.headers["allow"] == "POST, PUT"
+            assert client.head("/users/1").status_code == 200
+            assert client.get("/sub/users/8").json()["params"] == {"id": 8}
+
+        async def websocket_checks() -> None:
+            async with connect(f"ws://{host}:{port}/rooms/blue") as ws:
+                assert await ws.recv() == "room blue"
+            with pytest.raises(InvalidStatus) as info:
+                async with connect(f"ws://{host}:{port}/unknown"):
+                    pass
+            assert info.value.response.status_code == 403
+
+        run(websocket_checks())
