@@ -1,0 +1,503 @@
+"""`WebSocketProtocol`: one WebSocket connection served to an ASGI app (ASGI spec "WebSocket" 2.5).
+
+The HTTP protocol parses the upgrade request, builds the ASGI scope and hands
+the transport over with `start()`. From then on this object is the
+transport's protocol: it answers the opening handshake when the app sends
+`websocket.accept` (or a 403, 500 or the app's own denial response), feeds
+received bytes to the sans-I/O `WebSocketConnection`, turns its events into
+`websocket.receive` / `websocket.disconnect` messages, and writes what the app
+sends.
+
+Per connection there is no task besides the app's own and at most one timer
+at a time: the keep-alive ping, then the pong deadline, then (once a close
+frame is sent) the close deadline. Received messages wait in a deque; beyond
+`ws_max_queue` of them reading pauses until the app catches up. `send`
+waits while the transport's write buffer is over its high-water mark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import os
+from collections import deque
+from typing import Any
+
+from ..protocol import events
+from ..protocol.connection import Side, WebSocketConnection
+from ..protocol.deflate import DeflateSettings
+from ..protocol.errors import ConnectionClosed, HandshakeError, connection_closed
+from ..protocol.handshake import UpgradeRequest, accept_response, parse_upgrade_request, reject_response
+
+error_logger = logging.getLogger("asgiws.error")
+access_logger = logging.getLogger("asgiws.access")
+
+#: permessage-deflate as DESIGN.md sets it: window bits 12, memLevel 5.
+DEFLATE = DeflateSettings(window_bits=12, mem_level=5)
+
+#: Headers of a denial response that the server computes itself.
+_FRAMING_HEADERS = frozenset([b"content-length", b"connection", b"transfer-encoding"])
+
+#: Bytes received before `websocket.accept` (a client that does not wait
+#: for the 101) kept before reading pauses.
+PENDING_LIMIT = 64 * 1024
+
+TextMessage = events.TextMessage
+BinaryMessage = events.BinaryMessage
+Pong = events.Pong
+CloseReceived = events.CloseReceived
+ConnectionFailed = events.ConnectionFailed
+
+
+class Phase(enum.Enum):
+    """Where the connection is, from the app's point of view."""
+
+    CONNECTING = "connecting"  # handshake received, waiting for the app's answer
+    RESPONDING = "responding"  # the app is sending an HTTP denial response
+    OPEN = "open"  # 101 sent; messages flow both ways
+    CLOSING = "closing"  # our close frame is sent; waiting for the peer's
+    CLOSED = "closed"  # TCP closed, or closing with nothing more to say
+
+
+CONNECTING = Phase.CONNECTING
+RESPONDING = Phase.RESPONDING
+OPEN = Phase.OPEN
+CLOSING = Phase.CLOSING
+CLOSED = Phase.CLOSED
+
+
+class WebSocketProtocol(asyncio.Protocol):
+    """The asyncio protocol of one upgraded connection, and its ASGI receive/send."""
+
+    __slots__ = (
+        "config",
+        "server_state",
+        "app_state",
+        "loop",
+        "transport",
+        "scope",
+        "request",
+        "conn",
+        "phase",
+        "queue",
+        "waiter",
+        "read_paused",
+        "write_paused",
+        "drain_waiter",
+        "pending",
+        "timer",
+        "ping_payload",
+        "disconnect",
+        "response",
+        "task",
+    )
+
+    def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.server_state = server_state
+        self.app_state = app_state
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.scope: dict[str, Any] = {}
+        self.request: UpgradeRequest = None  # type: ignore[assignment]  # the validated handshake
+        self.conn: WebSocketConnection = None  # type: ignore[assignment]  # created at accept
+        self.phase = CONNECTING
+        self.queue: deque[dict[str, Any]] = deque()
+        self.waiter: asyncio.Future[None] | None = None  # receive() waiting for a message
+        self.read_paused = False
+        self.write_paused = False
+        self.drain_waiter: asyncio.Future[None] | None = None  # send() waiting for the buffer to drain
+        self.pending = b""  # bytes received before accept
+        self.timer: asyncio.TimerHandle | None = None
+        self.ping_payload: bytes | None = None
+        self.disconnect: dict[str, Any] | None = None  # set once: returned by every later receive()
+        self.response: tuple[int, list[tuple[bytes, bytes]], list[bytes]] | None = None  # denial response
+        self.task: asyncio.Task[None] | None = None
+
+    # -- Hand-over from the HTTP protocol ---------------------------------
+
+    def start(self, transport: asyncio.Transport, scope: dict[str, Any], trailing_data: bytes = b"") -> None:
+        """Take over `transport` after an upgrade request, validate it and run the app.
+
+        An invalid handshake is answered with its 4xx here and the app never
+        runs. `trailing_data` is what the client sent after the request head.
+        """
+        self.transport = transport
+        self.scope = scope
+        try:
+            # The HTTP protocol upgrades GET requests only (the scope has no method).
+            self.request = parse_upgrade_request("GET", scope["http_version"], scope["headers"])
+        except HandshakeError as exc:
+            self.phase = CLOSED
+            error_logger.debug("Invalid WebSocket handshake: %s", exc)
+            self._log_access(exc.status)
+            transport.write(reject_response(exc.status, headers=self.server_state.default_headers))
+            transport.close()
+            return
+        transport.set_protocol(self)
+        self.server_state.connections.add(self)
+        self.queue.append({"type": "websocket.connect"})
+        self.pending = trailing_data
+        if not transport.is_reading():
+            transport.resume_reading()
+        task = self.loop.create_task(self.run_asgi())
+        self.task = task
+        tasks = self.server_state.tasks
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    # -- asyncio.Protocol -------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.phase is OPEN or self.phase is CLOSING:
+            self._process(self.conn.receive_data(data))
+        elif self.phase is CONNECTING:
+            self.pending += data
+            if len(self.pending) > PENDING_LIMIT:
+                self._pause_reading()
+        # RESPONDING / CLOSED: the peer has nothing more to say that matters.
+
+    def eof_received(self) -> bool | None:
+        if self.conn is not None and (self.phase is OPEN or self.phase is CLOSING):
+            self._process(self.conn.receive_eof())
+        return None  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server_state.connections.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        was = self.phase
+        self.phase = CLOSED
+        if self.disconnect is None:
+            self._disconnected(1006, "")
+        if self.drain_waiter is not None and not self.drain_waiter.done():
+            self.drain_waiter.set_result(None)
+        if was is not CONNECTING and was is not RESPONDING and self.conn is not None:
+            self._log_close(self.disconnect["code"] if self.disconnect else 1006)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        waiter = self.drain_waiter
+        if waiter is not None:
+            self.drain_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- Events from the WebSocket state machine ---------------------------
+
+    def _process(self, received: list[Any]) -> None:
+        """Queue received messages, answer control frames, follow the close handshake."""
+        queue = self.queue
+        before = len(queue)
+        for event in received:
+            kind = type(event)
+            if kind is TextMessage:
+                if self.phase is OPEN:
+                    queue.append({"type": "websocket.receive", "text": event.data})
+            elif kind is BinaryMessage:
+                if self.phase is OPEN:
+                    queue.append({"type": "websocket.receive", "bytes": event.data})
+            elif kind is Pong:
+                if event.payload == self.ping_payload and self.phase is OPEN:
+                    self.ping_payload = None
+                    self._schedule_ping()
+            elif kind is CloseReceived:
+                self._peer_closed(event.code, event.reason)
+            elif kind is ConnectionFailed:
+                error_logger.debug("WebSocket connection failed: %s", event.error)
+                self._peer_closed(event.code, "")
+        output = self.conn.data_to_send()
+        if output:
+            self.transport.write(output)
+        if self.phase is CLOSED:
+            # RFC 6455 section 7.1.1: the server closes the TCP connection first.
+            self.transport.close()
+        if len(queue) > before:
+            waiter = self.waiter
+            if waiter is not None:
+                self.waiter = None
+                if not waiter.done():
+                    waiter.set_result(None)
+            max_queue = self.config.ws_max_queue
+            if max_queue is not None and len(queue) >= max_queue:
+                self._pause_reading()
+
+    def _peer_closed(self, code: int, reason: str) -> None:
+        """The close handshake is over (or failed): TCP goes next, the app hears the code."""
+        self.phase = CLOSED
+        # Keep the timer: it aborts TCP if the close frame cannot be flushed.
+        self._arm_abort()
+        self._disconnected(code, reason)
+
+    def _disconnected(self, code: int, reason: str) -> None:
+        message = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        self.disconnect = message
+        self.queue.append(message)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- ASGI receive / send ------------------------------------------------
+
+    async def receive(self) -> dict[str, Any]:
+        """The next ASGI message: connect, then receive ..., then disconnect forever."""
+        queue = self.queue
+        if not queue:
+            if self.disconnect is not None:
+                return self.disconnect
+            waiter = self.waiter = self.loop.create_future()
+            try:
+                await waiter
+            finally:
+                if self.waiter is waiter:
+                    self.waiter = None
+            if not queue:  # woken without a message: only a disconnect repeats
+                return self.disconnect or {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+        message = queue.popleft()
+        if self.read_paused and len(queue) <= self._resume_at():
+            self._resume_reading()
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Handle one ASGI message from the app; raises ConnectionClosed once closed."""
+        kind = message["type"]
+        phase = self.phase
+        if phase is OPEN:
+            if kind == "websocket.send":
+                data = message.get("bytes")
+                if data is not None:
+                    self.transport.write(self.conn.send_binary(data))
+                else:
+                    text = message.get("text")
+                    if text is None:
+                        raise TypeError("websocket.send needs 'bytes' or 'text'")
+                    self.transport.write(self.conn.send_text(text))
+                if self.write_paused:
+                    await self._drain()
+                return
+            if kind == "websocket.close":
+                self._close(message.get("code") or 1000, message.get("reason") or "")
+                return
+            raise RuntimeError(f"Expected 'websocket.send' or 'websocket.close', got {kind!r}")
+        if phase is CONNECTING:
+            if kind == "websocket.accept":
+                self._accept(message.get("subprotocol"), message.get("headers") or [])
+            elif kind == "websocket.close":
+                self._respond_and_close(403, [], None)
+            elif kind == "websocket.http.response.start":
+                status = message["status"]
+                if not 100 <= status < 600:
+                    raise ValueError(f"Invalid HTTP status {status!r} in websocket.http.response.start")
+                self.phase = RESPONDING
+                self.response = (status, list(message.get("headers") or []), [])
+            else:
+                raise RuntimeError(
+                    "Expected 'websocket.accept', 'websocket.close' or 'websocket.http.response.start', "
+                    f"got {kind!r}"
+                )
+            return
+        if phase is RESPONDING and self.response is not None:
+            if kind != "websocket.http.response.body":
+                raise RuntimeError(f"Expected 'websocket.http.response.body', got {kind!r}")
+            status, headers, body = self.response
+            body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                self._respond_and_close(status, headers, b"".join(body))
+            return
+        # CLOSING or CLOSED (or a denial response already sent).
+        if kind in ("websocket.send", "websocket.close", "websocket.accept"):
+            disconnect = self.disconnect
+            if disconnect is not None:
+                raise connection_closed(disconnect["code"], disconnect["reason"])
+            raise connection_closed(1006)
+        raise RuntimeError(f"Unexpected ASGI message {kind!r} on a closed WebSocket")
+
+    async def _drain(self) -> None:
+        """Wait until the transport's write buffer is below its low-water mark."""
+        while self.write_paused and self.phase is not CLOSED:
+            waiter = self.drain_waiter
+            if waiter is None:
+                waiter = self.drain_waiter = self.loop.create_future()
+            await waiter
+        if self.phase is CLOSED and self.transport.is_closing():
+            disconnect = self.disconnect
+            raise connection_closed(disconnect["code"], disconnect["reason"]) if disconnect else connection_closed()
+
+    # -- Opening handshake ----------------------------------------------------
+
+    def _accept(self, subprotocol: str | None, headers: list[tuple[bytes, bytes]]) -> None:
+        if self.transport.is_closing():
+            raise connection_closed(*self._disconnect_args())
+        config = self.config
+        response, extensions = accept_response(
+            self.request,
+            subprotocol=subprotocol,
+            headers=self.server_state.default_headers + list(headers),
+            compression=DEFLATE if config.ws_per_message_deflate else None,
+        )
+        self.conn = WebSocketConnection(Side.SERVER, extensions=extensions, max_size=config.ws_max_size)
+        self.phase = OPEN
+        self.transport.write(response)
+        self._log_access("[accepted]")
+        self._schedule_ping()
+        pending = self.pending
+        self.pending = b""
+        if self.read_paused and (self.config.ws_max_queue is None or len(self.queue) < self.config.ws_max_queue):
+            self._resume_reading()
+        if pending:
+            self._process(self.conn.receive_data(pending))
+
+    def _respond_and_close(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes | None) -> None:
+        """Answer the upgrade request with a plain HTTP response and close."""
+        self.phase = CLOSED
+        self.response = None
+        self._log_access(status)
+        if not self.transport.is_closing():
+            headers = [item for item in headers if item[0].lower() not in _FRAMING_HEADERS]
+            self.transport.write(reject_response(status, body, self.server_state.default_headers + headers))
+            self.transport.close()
+            self._arm_abort()
+        if self.disconnect is None:
+            self._disconnected(1006, "")
+
+    # -- Closing ----------------------------------------------------------------
+
+    def _close(self, code: int, reason: str) -> None:
+        """Send our close frame and wait (bounded) for the peer's."""
+        self.phase = CLOSING
+        self.transport.write(self.conn.send_close(code, reason))
+        self._arm_abort()
+        # The peer's close frame may be behind messages the app will never read.
+        self._resume_reading()
+
+    def _arm_abort(self) -> None:
+        """Replace any timer with the close deadline: past it, TCP is dropped."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        timeout = self.config.ws_close_timeout
+        if timeout is not None:
+            self.timer = self.loop.call_later(timeout, self.transport.abort)
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: close with 1001 (going away), bounded by the close timeout."""
+        if self.phase is OPEN:
+            self._close(1001, "")
+        elif self.phase is CONNECTING or self.phase is RESPONDING:
+            self._respond_and_close(503, [], None)
+
+    # -- Keep-alive -------------------------------------------------------------
+
+    def _schedule_ping(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        interval = self.config.ws_ping_interval
+        if interval is not None:
+            self.timer = self.loop.call_later(interval, self._send_ping)
+
+    def _send_ping(self) -> None:
+        self.timer = None
+        if self.phase is not OPEN:
+            return
+        self.ping_payload = payload = os.urandom(4)
+        self.transport.write(self.conn.send_ping(payload))
+        timeout = self.config.ws_ping_timeout
+        if timeout is not None:
+            self.timer = self.loop.call_later(timeout, self._ping_timed_out)
+
+    def _ping_timed_out(self) -> None:
+        self.timer = None
+        if self.phase is not OPEN:
+            return
+        error_logger.info("%s - WebSocket keepalive ping timeout", self._client())
+        self.transport.write(self.conn.send_close(1011, "keepalive ping timeout"))
+        self.phase = CLOSED
+        self._disconnected(1011, "keepalive ping timeout")
+        self.transport.close()
+        self._arm_abort()
+
+    # -- The app ------------------------------------------------------------------
+
+    async def run_asgi(self) -> None:
+        """Run the app, then make sure the connection ends the way ASGI says."""
+        try:
+            result = await self.config.loaded_app(self.scope, self.receive, self.send)
+        except ConnectionClosed:
+            if self.phase is OPEN or self.phase is CONNECTING:
+                error_logger.exception("Exception in ASGI application\n")
+                self._app_failed()
+        except BaseException:
+            error_logger.exception("Exception in ASGI application\n")
+            self._app_failed()
+            # CancelledError and friends must still propagate.
+            raise
+        else:
+            if result is not None:
+                error_logger.error("ASGI callable should return None, but returned '%s'.", result)
+            if self.phase is CONNECTING:
+                error_logger.error("ASGI callable returned without completing handshake.")
+                self._respond_and_close(500, [], None)
+            elif self.phase is OPEN:
+                self._close(1000, "")
+            elif self.phase is RESPONDING:
+                error_logger.error("ASGI callable returned without completing the denial response.")
+                self.phase = CLOSED
+                self.transport.close()
+        finally:
+            self.task = None
+
+    def _app_failed(self) -> None:
+        if self.phase is CONNECTING:
+            self._respond_and_close(500, [], None)
+        elif self.phase is OPEN:
+            self._close(1011, "")
+        elif self.phase is RESPONDING:
+            self.phase = CLOSED
+            self.transport.close()
+
+    # -- Small things -------------------------------------------------------------
+
+    def _pause_reading(self) -> None:
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self.read_paused:
+            self.read_paused = False
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
+
+    def _resume_at(self) -> int:
+        max_queue = self.config.ws_max_queue
+        return 1 << 62 if max_queue is None else max_queue // 2
+
+    def _disconnect_args(self) -> tuple[int, str]:
+        disconnect = self.disconnect
+        return (disconnect["code"], disconnect["reason"]) if disconnect else (1006, "")
+
+    def _client(self) -> str:
+        client = self.scope.get("client")
+        return f"{client[0]}:{client[1]}" if client else "-"
+
+    def _target(self) -> str:
+        scope = self.scope
+        path = scope.get("root_path", "") + scope.get("path", "")
+        query = scope.get("query_string", b"")
+        return f"{path}?{query.decode('latin-1')}" if query else path
+
+    def _log_access(self, status: int | str) -> None:
+        if self.config.access_log and access_logger.isEnabledFor(logging.INFO):
+            access_logger.info('%s - "WebSocket %s" %s', self._client(), self._target(), status)
+
+    def _log_close(self, code: int) -> None:
+        if self.config.access_log and access_logger.isEnabledFor(logging.INFO):
+            access_logger.info('%s - "WebSocket %s" [closed %d]', self._client(), self._target(), code)

@@ -1,0 +1,606 @@
+"""The server's WebSocket glue, over real sockets: ASGI "WebSocket" 2.5 as uvicorn serves it.
+
+Each behaviour runs against asgiws and uvicorn (`server_kind`). Apps run in
+the server's thread and report what they saw through a thread-safe queue.
+Clients are the `websockets` library, or raw sockets where a test needs
+frames no real client sends (unmasked, invalid UTF-8, a silent peer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import queue
+import select
+import socket
+import struct
+import threading
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed as ClientConnectionClosed
+from websockets.exceptions import InvalidStatus
+
+from tests.conftest import running_server
+
+TIMEOUT = 10  # seconds: a bound on every wait, never an assertion
+
+
+# -- Apps ------------------------------------------------------------------------
+
+
+async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    assert scope["type"] == "websocket"
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is not None:
+            await send({"type": "websocket.send", "text": message["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": message["bytes"]})
+
+
+def recording_echo_app(seen: queue.Queue[Any], receive_again: bool = False) -> Any:
+    """Echo, then report the disconnect message (and, if asked, what a later receive returns)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                seen.put(message)
+                if receive_again:
+                    try:
+                        seen.put(await asyncio.wait_for(receive(), 1))
+                    except asyncio.TimeoutError:
+                        seen.put(None)  # a receive that hangs: reported as None
+                return
+            await send({"type": "websocket.send", "text": message.get("text"), "bytes": message.get("bytes")})
+
+    return app
+
+
+def uvicorn_fails(request: pytest.FixtureRequest, server_kind: str, reason: str) -> None:
+    """Mark the uvicorn param as an expected failure: it runs, and must fail."""
+    if server_kind == "uvicorn":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+def get(seen: queue.Queue[Any]) -> Any:
+    return seen.get(timeout=TIMEOUT)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, TIMEOUT))
+
+
+# -- A raw client ----------------------------------------------------------------
+
+
+class RawClient:
+    """A WebSocket client on a plain blocking socket, to send any frame at all."""
+
+    def __init__(self, host: str, port: int, path: str = "/", extra: bytes = b"") -> None:
+        self.sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        key = base64.b64encode(os.urandom(16))
+        self.sock.sendall(
+            b"GET " + path.encode() + b" HTTP/1.1\r\nHost: " + f"{host}:{port}".encode() + b"\r\n"
+            b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\n"
+            b"Sec-WebSocket-Version: 13\r\n" + extra + b"\r\n"
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        self.status = int(head.split(b" ", 2)[1])
+        self.head = head
+
+    def _fill(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed by the server")
+        self.buffer += data
+
+    def _read(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            self._fill()
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def send_frame(self, opcode: int, payload: bytes, fin: bool = True, mask: bool = True) -> None:
+        self.sock.sendall(frame(opcode, payload, fin=fin, mask=mask))
+
+    def recv_frame(self) -> tuple[int, bool, bytes]:
+        """(opcode, fin, payload) of the next frame from the server."""
+        first, second = self._read(2)
+        length = second & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self._read(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self._read(8))
+        assert not second & 0x80, "a server must not mask frames"
+        return first & 0x0F, bool(first & 0x80), self._read(length)
+
+    def recv_close(self) -> tuple[int, bytes]:
+        """Skip to the next close frame; its (code, reason)."""
+        while True:
+            opcode, _, payload = self.recv_frame()
+            if opcode == 0x8:
+                return (struct.unpack("!H", payload[:2])[0] if payload else 1005), payload[2:]
+
+    def at_eof(self) -> bool:
+        """True once the server closed TCP (after everything it sent was read)."""
+        try:
+            while True:
+                self._fill()
+        except EOFError:
+            return True
+        except ConnectionResetError:
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def frame(opcode: int, payload: bytes, fin: bool = True, mask: bool = True, mask_key: bytes | None = None) -> bytes:
+    head = bytes([(0x80 if fin else 0) | opcode])
+    length = len(payload)
+    mask_bit = 0x80 if mask else 0
+    if length < 126:
+        head += bytes([mask_bit | length])
+    elif length < 65536:
+        head += bytes([mask_bit | 126]) + struct.pack("!H", length)
+    else:
+        head += bytes([mask_bit | 127]) + struct.pack("!Q", length)
+    if not mask:
+        return head + payload
+    key = os.urandom(4) if mask_key is None else mask_key
+    if key == b"\x00\x00\x00\x00":
+        return head + key + payload  # masking with zeros leaves the payload as it is
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes((key * (length // 4 + 1))[:length], "big")).to_bytes(
+        length, "big"
+    )
+    return head + key + masked
+
+
+def close_payload(code: int, reason: bytes = b"") -> bytes:
+    return struct.pack("!H", code) + reason
+
+
+# -- Opening handshake --------------------------------------------------------------
+
+
+def test_accept_with_subprotocol_and_headers(server_kind: str) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["subprotocols"] == ["chat", "superchat"]
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": "superchat", "headers": [(b"x-custom", b"yes")]})
+        await receive()
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/", subprotocols=["chat", "superchat"]) as ws:
+            assert ws.subprotocol == "superchat"
+            assert ws.response.headers["x-custom"] == "yes"
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+
+
+def test_close_before_accept_is_403(server_kind: str) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.close"})
+
+    async def client(host: str, port: int) -> None:
+        with pytest.raises(InvalidStatus) as info:
+            async with connect(f"ws://{host}:{port}/"):
+                pass
+        assert info.value.response.status_code == 403
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+
+
+def test_denial_response_extension(server_kind: str) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert "websocket.http.response" in scope["extensions"]
+        await receive()
+        await send(
+            {"type": "websocket.http.response.start", "status": 401, "headers": [(b"content-type", b"text/plain")]}
+        )
+        await send({"type": "websocket.http.response.body", "body": b"no ", "more_body": True})
+        await send({"type": "websocket.http.response.body", "body": b"entry"})
+
+    async def client(host: str, port: int) -> None:
+        with pytest.raises(InvalidStatus) as info:
+            async with connect(f"ws://{host}:{port}/"):
+                pass
+        assert info.value.response.status_code == 401
+        assert info.value.response.body == b"no entry"
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+
+
+def test_app_exception_before_accept_is_500(server_kind: str) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        raise ValueError("boom")
+
+    async def client(host: str, port: int) -> None:
+        with pytest.raises(InvalidStatus) as info:
+            async with connect(f"ws://{host}:{port}/"):
+                pass
+        assert info.value.response.status_code == 500
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+
+
+def test_invalid_handshake_is_answered_with_4xx(server_kind: str) -> None:
+    with running_server(echo_app, server_kind) as (host, port):
+        sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        sock.sendall(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
+        )
+        response = b""
+        while b"\r\n\r\n" not in response:
+            data = sock.recv(4096)
+            if not data:
+                break
+            response += data
+        sock.close()
+        status = int(response.split(b" ", 2)[1])
+        assert 400 <= status < 500
+
+
+# -- Messages -------------------------------------------------------------------------
+
+
+def test_text_and_bytes_echo(server_kind: str) -> None:
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            await ws.send("héllo")
+            assert await ws.recv() == "héllo"
+            await ws.send(b"\x00\xff")
+            assert await ws.recv() == b"\x00\xff"
+            await ws.send("")
+            assert await ws.recv() == ""
+            big = os.urandom(200_000)
+            await ws.send(big)
+            assert await ws.recv() == big
+
+    with running_server(echo_app, server_kind) as (host, port):
+        run(client(host, port))
+
+
+def test_ping_between_fragments(server_kind: str) -> None:
+    with running_server(echo_app, server_kind) as (host, port):
+        client = RawClient(host, port)
+        assert client.status == 101
+        client.send_frame(0x1, b"hel", fin=False)
+        client.send_frame(0x9, b"are you there")
+        client.send_frame(0x0, b"lo", fin=True)
+        assert client.recv_frame() == (0xA, True, b"are you there")
+        assert client.recv_frame() == (0x1, True, b"hello")
+        client.close()
+
+
+# -- Closing ----------------------------------------------------------------------------
+
+
+def test_client_close_code_and_reason_reach_the_app(server_kind: str) -> None:
+    seen: queue.Queue[Any] = queue.Queue()
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            await ws.close(4001, "bye now")
+            assert ws.close_code == 4001
+
+    with running_server(recording_echo_app(seen), server_kind) as (host, port):
+        run(client(host, port))
+        disconnect = get(seen)
+        assert disconnect["type"] == "websocket.disconnect"
+        assert disconnect["code"] == 4001
+        assert disconnect.get("reason") == "bye now"
+
+
+def test_receive_after_disconnect_repeats_the_disconnect(server_kind: str, request: pytest.FixtureRequest) -> None:
+    uvicorn_fails(request, server_kind, "uvicorn's second receive says 1005, not the code the peer sent")
+    seen: queue.Queue[Any] = queue.Queue()
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            await ws.close(4001, "bye now")
+
+    with running_server(recording_echo_app(seen, receive_again=True), server_kind) as (host, port):
+        run(client(host, port))
+        first = get(seen)
+        again = get(seen)
+        assert again == first
+
+
+def test_server_close_code_and_reason_reach_the_client(server_kind: str) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 4002, "reason": "done here"})
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            with pytest.raises(ClientConnectionClosed):
+                await ws.recv()
+            assert ws.close_code == 4002
+            assert ws.close_reason == "done here"
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+
+
+def test_app_returning_closes_with_1000(server_kind: str, request: pytest.FixtureRequest) -> None:
+    uvicorn_fails(request, server_kind, "uvicorn drops TCP without a close frame (1006) when the app returns")
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "bye"})
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            assert await ws.recv() == "bye"
+            with pytest.raises(ClientConnectionClosed):
+                await ws.recv()
+            assert ws.close_code == 1000
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+
+
+def test_app_exception_after_accept_closes_with_1011(server_kind: str, request: pytest.FixtureRequest) -> None:
+    uvicorn_fails(request, server_kind, "uvicorn drops TCP without a close frame (1006) when the app raises")
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        raise ValueError("boom")
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            with pytest.raises(ClientConnectionClosed):
+                await ws.recv()
+            assert ws.close_code == 1011
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+
+
+def test_tcp_drop_is_disconnect_1006(server_kind: str, request: pytest.FixtureRequest) -> None:
+    uvicorn_fails(request, server_kind, "uvicorn reports 1005 (a close frame without a code) for a TCP drop; RFC 6455 7.1.5 says 1006")
+    seen: queue.Queue[Any] = queue.Queue()
+    with running_server(recording_echo_app(seen), server_kind) as (host, port):
+        client = RawClient(host, port)
+        client.send_frame(0x1, b"ping?")
+        assert client.recv_frame() == (0x1, True, b"ping?")
+        client.close()
+        assert get(seen)["code"] == 1006
+
+
+def test_send_after_close_raises_oserror(server_kind: str) -> None:
+    seen: queue.Queue[Any] = queue.Queue()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        seen.put((await receive())["type"])
+        for _ in range(3):  # the server may need a moment to notice the lost TCP connection
+            try:
+                await send({"type": "websocket.send", "text": "anyone?"})
+            except BaseException as exc:
+                seen.put(exc)
+                return
+            await asyncio.sleep(0.05)
+        seen.put(None)
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            await ws.close()
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+        assert get(seen) == "websocket.disconnect"
+        assert isinstance(get(seen), OSError)
+
+
+# -- Protocol errors from the peer: a close frame with the code, then TCP closed ----------
+
+
+def test_unmasked_frame_is_closed_with_1002(server_kind: str) -> None:
+    with running_server(echo_app, server_kind) as (host, port):
+        client = RawClient(host, port)
+        client.send_frame(0x1, b"unmasked", mask=False)
+        assert client.recv_close()[0] == 1002
+        assert client.at_eof()
+        client.close()
+
+
+def test_invalid_utf8_is_closed_with_1007(server_kind: str) -> None:
+    seen: queue.Queue[Any] = queue.Queue()
+    with running_server(recording_echo_app(seen), server_kind) as (host, port):
+        client = RawClient(host, port)
+        client.send_frame(0x1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80")
+        assert client.recv_close()[0] == 1007
+        assert client.at_eof()
+        client.close()
+        assert get(seen)["code"] == 1007
+
+
+def test_message_over_max_size_is_closed_with_1009(server_kind: str) -> None:
+    with running_server(echo_app, server_kind, ws_max_size=1000, ws_per_message_deflate=False) as (host, port):
+        client = RawClient(host, port)
+        client.send_frame(0x2, b"x" * 1000)  # exactly the limit passes
+        assert client.recv_frame() == (0x2, True, b"x" * 1000)
+        client.send_frame(0x2, b"x" * 600, fin=False)
+        client.send_frame(0x0, b"x" * 401)
+        assert client.recv_close()[0] == 1009
+        assert client.at_eof()
+        client.close()
+
+
+# -- permessage-deflate -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_permessage_deflate(server_kind: str, enabled: bool) -> None:
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            names = [extension.name for extension in ws.protocol.extensions]
+            assert names == (["permessage-deflate"] if enabled else [])
+            message = "compress me " * 1000
+            await ws.send(message)
+            assert await ws.recv() == message
+            await ws.send(message.encode())
+            assert await ws.recv() == message.encode()
+
+    with running_server(echo_app, server_kind, ws_per_message_deflate=enabled) as (host, port):
+        run(client(host, port))
+
+
+def test_permessage_deflate_window_bits(server_kind: str) -> None:
+    if server_kind == "uvicorn":
+        pytest.skip("uvicorn uses zlib's default window; the 12-bit window is asgiws' choice (DESIGN.md)")
+    with running_server(echo_app, server_kind) as (host, port):
+        client = RawClient(host, port, extra=b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")
+        assert client.status == 101
+        extensions = [line for line in client.head.split(b"\r\n") if line.lower().startswith(b"sec-websocket-ext")]
+        assert len(extensions) == 1
+        assert b"server_max_window_bits=12" in extensions[0]
+        assert b"client_max_window_bits=12" in extensions[0]
+        client.close()
+
+
+# -- Timeouts -------------------------------------------------------------------------------
+
+
+def test_keepalive_ping_timeout(server_kind: str) -> None:
+    seen: queue.Queue[Any] = queue.Queue()
+    settings = {"ws_ping_interval": 0.1, "ws_ping_timeout": 0.1}
+    with running_server(recording_echo_app(seen), server_kind, **settings) as (host, port):
+        client = RawClient(host, port)
+        opcode, _, _ = client.recv_frame()
+        assert opcode == 0x9  # a ping, which this client never answers
+        assert client.recv_close()[0] == 1011
+        assert client.at_eof()
+        client.close()
+        assert get(seen)["type"] == "websocket.disconnect"
+
+
+def test_keepalive_pong_keeps_the_connection(server_kind: str) -> None:
+    settings = {"ws_ping_interval": 0.05, "ws_ping_timeout": 5}
+    with running_server(echo_app, server_kind, **settings) as (host, port):
+        client = RawClient(host, port)
+        for _ in range(3):
+            opcode, _, payload = client.recv_frame()
+            assert opcode == 0x9
+            client.send_frame(0xA, payload)
+        client.send_frame(0x1, b"still here")
+        while True:
+            opcode, _, payload = client.recv_frame()
+            if opcode == 0x1:
+                break
+            assert opcode == 0x9
+            client.send_frame(0xA, payload)
+        assert payload == b"still here"
+        client.close()
+
+
+def test_close_timeout_drops_a_silent_peer(server_kind: str) -> None:
+    if server_kind == "uvicorn":
+        pytest.skip("uvicorn has no ws_close_timeout setting")
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    with running_server(app, server_kind, ws_close_timeout=0.2) as (host, port):
+        client = RawClient(host, port)
+        assert client.recv_close()[0] == 1000
+        # This client never answers the close: the server drops TCP after the timeout.
+        assert client.at_eof()
+        client.close()
+
+
+def test_server_closes_tcp_after_close_handshake(server_kind: str) -> None:
+    with running_server(echo_app, server_kind) as (host, port):
+        client = RawClient(host, port)
+        client.send_frame(0x8, close_payload(1000, b"bye"))
+        assert client.recv_close()[0] == 1000
+        assert client.at_eof()  # RFC 6455 7.1.1: the server closes TCP first
+        client.close()
+
+
+# -- Backpressure -----------------------------------------------------------------------------
+
+
+def test_app_that_never_receives_stops_the_server_reading(server_kind: str) -> None:
+    release = threading.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        while not release.is_set():
+            await asyncio.sleep(0.05)
+
+    chunk = frame(0x2, b"x" * 1_000_000, mask_key=b"\x00\x00\x00\x00")
+    with running_server(app, server_kind, ws_max_queue=4, ws_per_message_deflate=False) as (host, port):
+        client = RawClient(host, port)
+        client.sock.setblocking(False)
+        sent = 0
+        blocked = False
+        view = memoryview(chunk)
+        offset = 0
+        while sent < 100_000_000:
+            try:
+                n = client.sock.send(view[offset:])
+            except BlockingIOError:
+                # Not writable for a while: the server stopped reading this socket.
+                _, writable, _ = select.select([], [client.sock], [], 1.0)
+                if not writable:
+                    blocked = True
+                    break
+                continue
+            sent += n
+            offset = (offset + n) % len(chunk)
+        release.set()
+        client.close()
+    assert blocked
+    assert sent < 100_000_000
+
+
+# -- Graceful shutdown --------------------------------------------------------------------------
+
+
+def test_graceful_shutdown_closes_with_1001(server_kind: str, request: pytest.FixtureRequest) -> None:
+    uvicorn_fails(request, server_kind, "uvicorn closes WebSockets with 1012 (service restart) on shutdown")
+    servers = running_server(echo_app, server_kind, ws_close_timeout=5)
+    host, port = servers.__enter__()
+    client = RawClient(host, port)
+    client.send_frame(0x1, b"hi")
+    assert client.recv_frame() == (0x1, True, b"hi")
+    stopper = threading.Thread(target=servers.__exit__, args=(None, None, None))
+    stopper.start()
+    try:
+        assert client.recv_close()[0] == 1001
+        client.send_frame(0x8, close_payload(1001))
+        assert client.at_eof()
+    finally:
+        client.close()
+        stopper.join(TIMEOUT)
+    assert not stopper.is_alive()
