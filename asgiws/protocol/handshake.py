@@ -121,7 +121,7 @@ def parse_upgrade_request(
         raise HandshakeError("missing 'websocket' in Upgrade", 400)
     if not any(token.lower() == b"upgrade" for token in _tokens(_values(headers, b"connection"))):
         raise HandshakeError("missing 'upgrade' in Connection", 400)
-    if _values(headers, b"sec-websocket-version") != [b"13"]:
+    if [value.strip(b" \t") for value in _values(headers, b"sec-websocket-version")] != [b"13"]:
         raise HandshakeError("unsupported Sec-WebSocket-Version", 426)
     keys = _values(headers, b"sec-websocket-key")
     if len(keys) != 1:
