@@ -191,10 +191,17 @@ class WebSocketConnection:
                 raise MessageTooBig(f"message of at least {size} bytes exceeds the limit")
             self._parser.max_payload = max_size - size + self._slack
         if msg_op == 1:
+            decoder = self._decoder
             try:
-                self._parts.append(self._decoder.decode(payload, frame.fin))  # type: ignore[union-attr]
+                self._parts.append(decoder.decode(payload, frame.fin))  # type: ignore[union-attr]
             except UnicodeDecodeError:
                 raise InvalidPayloadData("text message is not valid UTF-8") from None
+            if not frame.fin:
+                # The decoder waits for a third byte before rejecting a UTF-16
+                # surrogate (ED A0..BF); it is invalid from the second one.
+                pending = decoder.getstate()[0]  # type: ignore[union-attr]
+                if len(pending) == 2 and pending[0] == 0xED and pending[1] >= 0xA0:
+                    raise InvalidPayloadData("text message is not valid UTF-8")
         else:
             self._parts.append(payload)
         if frame.fin:

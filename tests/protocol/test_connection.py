@@ -189,6 +189,17 @@ def test_invalid_utf8_detected_on_the_first_bad_fragment() -> None:
     assert_failed(conn, events, 1007)
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [b"\xc0", b"\xf5", b"\xe0\x80", b"\xf4\x90", b"\xed\xa0", b"\xce\xba\xf4\x90"],
+    ids=["c0", "f5", "overlong e0", "above U+10FFFF", "surrogate", "after valid text"],
+)
+def test_invalid_utf8_prefix_fails_before_the_code_point_ends(bad: bytes) -> None:
+    # Autobahn 6.4: fail on the first byte that cannot start or continue a valid sequence.
+    conn = server()
+    assert_failed(conn, conn.receive_data(client_frame(0x01, bad)), 1007)
+
+
 def test_utf8_code_point_split_across_fragments_is_fine() -> None:
     conn = server()
     snowman = "☃".encode()
