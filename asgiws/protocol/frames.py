@@ -120,7 +120,9 @@ class FrameParser:
         self._need = 2
 
     def feed(self, data: bytes) -> None:
-        """Append received bytes."""
+        """Append received bytes (copied if not `bytes`: the caller may reuse its buffer)."""
+        if type(data) is not bytes:
+            data = bytes(data)
         buf = self._buf
         pos = self._pos
         if pos >= len(buf):

@@ -193,6 +193,18 @@ def test_incomplete_frames_wait_for_more_bytes() -> None:
         assert parser.next_frame() is None
 
 
+def test_feeding_a_reused_bytearray_is_safe() -> None:
+    parser = FrameParser(require_mask=False)
+    chunk = bytearray(b"\x82\x04ab")
+    parser.feed(chunk)
+    assert parser.next_frame() is None
+    chunk[:] = b"cd\x81\x01"  # the caller reuses its read buffer
+    parser.feed(memoryview(chunk))
+    assert parser.next_frame() == Frame(Opcode.BINARY, b"abcd")
+    parser.feed(b"z")
+    assert parser.next_frame() == Frame(Opcode.TEXT, b"z")
+
+
 # -- close frame body (section 5.5.1, 7.4) ---------------------------------------
 
 
