@@ -239,8 +239,8 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
         return None
     start = int(first)
     end = int(last) if last else size - 1
-    if end < start:
-        return None
+    if last and end < start:
+        return None  # invalid: RFC 9110 14.1.1 says to ignore it
     if start >= size:
         return False
     return start, min(end, size - 1)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import socket
-from typing import Any, Coroutine, TypeVar
+from typing import Any, Coroutine, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -36,3 +38,24 @@ def raw_request(host: str, port: int, target: str, method: str = "GET", headers:
         name, _, value = line.partition(":")
         fields[name.strip().lower()] = value.strip()
     return status, fields, body
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def captured_log(name: str) -> Iterator[list[logging.LogRecord]]:
+    """Records logged to `name`, whatever logging config the server installs (caplog may not see them)."""
+    handler = _ListHandler()
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
