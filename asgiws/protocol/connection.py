@@ -79,8 +79,6 @@ class State(enum.IntEnum):
     CLOSED = 3
 
 
-_OPEN = State.OPEN
-_CLOSING = State.CLOSING
 _CLOSED = State.CLOSED
 
 
