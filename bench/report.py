@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
+import re
 import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
@@ -55,6 +56,31 @@ def ratio(scenario: Scenario, results: dict[str, dict], candidate: str, baseline
         return math.nan
 
 
+def goal_as_ratio(scenario: Scenario, results: dict[str, dict], baseline: str) -> float | None:
+    """Where the goal sits on the ratio axis (a KiB bound is divided by the baseline's figure)."""
+    found = re.fullmatch(r"(>=|<=) ([\d.]+) ?(x|KiB)", scenario.goal)
+    if not found:
+        return None
+    bound = float(found.group(2))
+    if found.group(3) == "x":
+        return bound
+    base = results.get(baseline, {}).get("value")
+    return bound / base if base else None
+
+
+def goal_met(scenario: Scenario, results: dict[str, dict], candidate: str, baseline: str) -> str:
+    """The goal with a check mark: ``>= 1.5x`` is about the ratio, ``<= 12 KiB`` about the candidate's figure."""
+    found = re.fullmatch(r"(>=|<=) ([\d.]+) ?(x|KiB)", scenario.goal)
+    if not found:
+        return scenario.goal or "—"
+    sign, bound, unit = found.group(1), float(found.group(2)), found.group(3)
+    value = ratio(scenario, results, candidate, baseline) if unit == "x" else results.get(candidate, {}).get("value")
+    if value is None or math.isnan(value):
+        return scenario.goal
+    met = value >= bound if sign == ">=" else value <= bound
+    return f"{scenario.goal} {'✓' if met else '✗'}"
+
+
 def number(value: float | None, digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
@@ -84,7 +110,7 @@ def table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline
             f"| {scenario.title} (`{scenario.name}`) | {scenario.unit} "
             f"| {number(base and base.get('value'), digits)} | {number(cand and cand.get('value'), digits)} "
             f"| **{number(ratio(scenario, results, candidate, baseline), 2)}x**"
-            f"{'' if scenario.higher_is_better else ' (lower is better)'} | {scenario.goal or '—'} "
+            f"{'' if scenario.higher_is_better else ' (lower is better)'} | {goal_met(scenario, results, candidate, baseline)} "
             f"| {number(base and base.get('p99_ms'), 2)} | {number(cand and cand.get('p99_ms'), 2)} "
             f"| {cpu_cell(base, 'server_cpu')} / {cpu_cell(cand, 'server_cpu')} "
             f"| {cpu_cell(base, 'client_cpu')} / {cpu_cell(cand, 'client_cpu')} |"
@@ -159,12 +185,19 @@ def plot(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], candidate: st
     axes.barh(positions, ratios, color=colors)
     for position, value in zip(positions, ratios):
         axes.text(value, position, f" {value:.2f}x", va="center")
+    goals = [(position, goal_as_ratio(scenario, results, baseline))
+             for position, (scenario, results) in zip(positions, rows)]
+    goals = [(position, goal) for position, goal in goals if goal is not None]
+    if goals:
+        axes.scatter([goal for _, goal in goals], [position for position, _ in goals], marker="|", s=900,
+                     color="black", linewidths=2, label="goal", zorder=3)
+        axes.legend(loc="lower right", fontsize=8)
     axes.axvline(1.0, color="black", linewidth=1)
     axes.set_yticks(list(positions), labels, fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel(f"{candidate} / {baseline}")
     axes.set_title(f"{candidate} relative to {baseline} (same app, server on 1 core)")
-    axes.set_xlim(0, max(ratios + [1.0]) * 1.2)
+    axes.set_xlim(0, max(ratios + [goal for _, goal in goals] + [1.0]) * 1.2)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -47,8 +47,9 @@ def selected(only: str | None) -> list[Scenario]:
     if not only:
         return list(SCENARIOS)
     wanted = [word.strip() for word in only.split(",") if word.strip()]
-    chosen = [s for s in SCENARIOS if any(s.name == w for w in wanted)] or \
-             [s for s in SCENARIOS if any(s.name.startswith(w) for w in wanted)]
+    names = {s.name for s in SCENARIOS}
+    chosen = [s for s in SCENARIOS
+              if any(s.name == w or (w not in names and s.name.startswith(w)) for w in wanted)]
     if not chosen:
         raise SystemExit(f"no scenario matches {only!r}; known: {', '.join(s.name for s in SCENARIOS)}")
     return chosen
@@ -127,6 +128,12 @@ def run_memory_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str
     return runs
 
 
+def display(command: list[str]) -> str:
+    """A server command as a person would type it."""
+    return shlex.join("python" if word == sys.executable else word for word in command).replace(
+        "--port 0", "--port PORT")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark asgiws against uvicorn on the same ASGI echo app.")
     parser.add_argument("--quick", action="store_true", help="short smoke run (1 repeat, 1.5 s, 500 idle conns)")
@@ -169,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         command = "python bench/run.py" + "".join(f" {shlex.quote(a)}" for a in (argv if argv is not None else sys.argv[1:]))
         settings = {
             "command": command,
-            "servers": "; ".join(f"{label}: `{shlex.join(server_command(name, args.app, 0)).replace(' --port 0', ' --port PORT')}`"
-                                 for label, name in servers),
+            "servers": "; ".join(f"{label}: `{display(server_command(name, args.app, 0))}`" for label, name in servers),
             "pinning": "server `taskset -c 0`, load generator `taskset -c 1`",
             "timing": f"{timing.warmup:g} s warm-up then {timing.duration:g} s measured, {timing.repeats} repeats "
                       f"interleaved across servers, median reported; RSS rows: {timing.idle_connections} idle "
@@ -179,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                               "every message timestamped, p99 of send-to-echo round trips",
             "HTTP load": "`wrk -t1 -c64 --latency`, keep-alive; p99 from its latency distribution",
             "RSS": "VmRSS from /proc/PID/status before and after opening the idle connections (raw-socket "
-                   "handshakes; the deflate row offers `permessage-deflate; client_max_window_bits`), after "
-                   "20 warm-up connections, divided by the number of connections",
+                   "handshakes; the deflate rows offer `permessage-deflate; client_max_window_bits`; the "
+                   "`rss-used` rows first exchange one message per connection, compressed when deflate was "
+                   "accepted), after 20 warm-up connections, divided by the number of connections",
         }
         write_markdown(BENCH / "RESULTS.md", rows, candidate, baseline, settings)
         plot(BENCH / "ratios.png", rows, candidate, baseline)

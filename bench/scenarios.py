@@ -14,7 +14,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from servers import LOAD_CPU, ServerProcess, pinned, raise_open_files_limit
@@ -41,7 +41,7 @@ class Scenario:
     goal: str = ""
     ws_options: tuple[str, ...] = ()
     deflate: bool = False
-    tags: tuple[str, ...] = field(default=())
+    echo_once: bool = False
 
 
 SCENARIOS = [
@@ -58,6 +58,10 @@ SCENARIOS = [
              higher_is_better=False, goal="<= 12 KiB"),
     Scenario("rss-idle-deflate", "RSS per idle WebSocket, permessage-deflate", "rss", "KiB/conn",
              higher_is_better=False, goal="<= 45 KiB", deflate=True),
+    Scenario("rss-used", "RSS per WebSocket idle after one echo, no compression", "rss", "KiB/conn",
+             higher_is_better=False, goal="<= 12 KiB", echo_once=True),
+    Scenario("rss-used-deflate", "RSS per WebSocket idle after one echo, permessage-deflate", "rss", "KiB/conn",
+             higher_is_better=False, goal="<= 45 KiB", deflate=True, echo_once=True),
 ]
 
 
@@ -149,10 +153,11 @@ def measure_http(server: ServerProcess, scenario: Scenario, timing: Timing) -> d
     return result
 
 
-def hold_idle(server: ServerProcess, count: int, deflate: bool) -> tuple[subprocess.Popen, int, int]:
+def hold_idle(server: ServerProcess, count: int, scenario: Scenario) -> tuple[subprocess.Popen, int, int]:
     """Start ws_idle.py holding ``count`` connections; return it once all are open."""
     command = python_tool("ws_idle.py", "--port", str(server.port), "--connections", str(count),
-                          *(["--deflate"] if deflate else []))
+                          *(["--deflate"] if scenario.deflate else []),
+                          *(["--echo-once"] if scenario.echo_once else []))
     holder = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, preexec_fn=raise_open_files_limit)
     line = holder.stdout.readline()
@@ -179,11 +184,11 @@ def measure_rss(server: ServerProcess, scenario: Scenario, timing: Timing) -> di
     costs (lazy imports, first-use caches) land in the baseline, not in the
     per-connection figure.
     """
-    warm, _, _ = hold_idle(server, 20, scenario.deflate)
+    warm, _, _ = hold_idle(server, 20, scenario)
     release(warm)
     time.sleep(0.5)
     before = server.rss_kib()
-    holder, opened, deflated = hold_idle(server, timing.idle_connections, scenario.deflate)
+    holder, opened, deflated = hold_idle(server, timing.idle_connections, scenario)
     try:
         time.sleep(1.0)
         after = server.rss_kib()

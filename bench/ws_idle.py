@@ -5,6 +5,11 @@ client library, so nothing but the handshake is sent), optionally offering
 permessage-deflate the way browsers do. Prints ``ready OPENED DEFLATED`` on
 stdout once all handshakes are done, then sends nothing more and keeps every
 socket open until stdin closes (or ``--hold`` seconds pass).
+
+With ``--echo-once`` each connection first sends one short text message
+(compressed when permessage-deflate was accepted) and reads its echo, so the
+server has had to set up whatever it creates lazily (compression contexts,
+buffers) before the connection goes idle.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import asyncio
 import base64
 import os
 import resource
+import struct
 import sys
+import zlib
 
 import uvloop
 
@@ -28,7 +35,27 @@ def raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-async def open_one(host: str, port: int, deflate: bool) -> tuple[asyncio.StreamWriter, bool]:
+def client_frame(text: bytes, compress: bool) -> bytes:
+    """One masked text frame (RFC 6455 5.2); with RFC 7692 7.2.1 compression and RSV1 if asked."""
+    first = 0x81
+    if compress:
+        encoder = zlib.compressobj(wbits=-9)
+        text = (encoder.compress(text) + encoder.flush(zlib.Z_SYNC_FLUSH))[:-4]  # drop 00 00 ff ff
+        first |= 0x40
+    mask = os.urandom(4)
+    masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(text))
+    return struct.pack("!BB", first, 0x80 | len(text)) + mask + masked
+
+
+async def echo_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, compress: bool) -> None:
+    writer.write(client_frame(b"hello, idle world", compress))
+    head = await reader.readexactly(2)
+    if head[0] & 0x0F != 0x1:
+        raise ConnectionError(f"expected a text frame back, got opcode {head[0] & 0x0F}")
+    await reader.readexactly(head[1] & 0x7F)
+
+
+async def open_one(host: str, port: int, deflate: bool, echo: bool) -> tuple[asyncio.StreamWriter, bool]:
     """Do one opening handshake; return the writer and whether deflate was accepted."""
     reader, writer = await asyncio.open_connection(host, port)
     key = base64.b64encode(os.urandom(16))
@@ -40,7 +67,10 @@ async def open_one(host: str, port: int, deflate: bool) -> tuple[asyncio.StreamW
     head = await reader.readuntil(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 101"):
         raise ConnectionError(head.split(b"\r\n", 1)[0].decode(errors="replace"))
-    return writer, b"permessage-deflate" in head.lower()
+    accepted = b"permessage-deflate" in head.lower()
+    if echo:
+        await echo_once(reader, writer, accepted)
+    return writer, accepted
 
 
 class EndOfInput(asyncio.Protocol):
@@ -67,7 +97,7 @@ async def hold(args: argparse.Namespace) -> None:
     batch = 250  # stays under the servers' listen backlogs
     for start in range(0, args.connections, batch):
         opened = await asyncio.gather(
-            *(open_one(args.host, args.port, args.deflate)
+            *(open_one(args.host, args.port, args.deflate, args.echo_once)
               for _ in range(start, min(args.connections, start + batch)))
         )
         writers.extend(writer for writer, _ in opened)
@@ -88,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--connections", type=int, default=5000)
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
+    parser.add_argument("--echo-once", action="store_true", help="exchange one message before idling")
     parser.add_argument("--hold", type=float, default=60.0, help="seconds to hold at most")
     args = parser.parse_args(argv)
     raise_open_files_limit()

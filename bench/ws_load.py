@@ -19,7 +19,7 @@ import json
 import os
 import resource
 import sys
-import time
+from time import perf_counter
 from collections import deque
 
 import uvloop
@@ -70,7 +70,7 @@ class EchoClient(WSListener):
             self.send()
 
     def send(self) -> None:
-        self.sent_at.append(time.perf_counter())
+        self.sent_at.append(perf_counter())
         self.transport.send(self.msg_type, self.payload)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
@@ -83,7 +83,7 @@ class EchoClient(WSListener):
             return
         if msg_type == WSMsgType.PING or msg_type == WSMsgType.PONG or not frame.fin:
             return  # picows answers pings itself; a message counts at its last fragment
-        now = time.perf_counter()
+        now = perf_counter()
         sent = self.sent_at.popleft()
         run = self.run
         if run.measuring:
@@ -141,10 +141,10 @@ async def load(args: argparse.Namespace) -> dict:
     run.measuring = True
     server_cpu_0 = process_cpu_seconds(args.server_pid) if args.server_pid else 0.0
     own_cpu_0 = own_cpu_seconds()
-    t0 = time.perf_counter()
+    t0 = perf_counter()
     await asyncio.sleep(args.duration)
     run.measuring = False
-    elapsed = time.perf_counter() - t0
+    elapsed = perf_counter() - t0
     server_cpu = process_cpu_seconds(args.server_pid) - server_cpu_0 if args.server_pid else 0.0
     own_cpu = own_cpu_seconds() - own_cpu_0
 
