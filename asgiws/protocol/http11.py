@@ -12,9 +12,13 @@ Choices where the RFC leaves room, stated once:
   bare CR are rejected with 400: one terminator for everyone leaves nothing
   for a proxy in front of us to interpret differently (request smuggling).
 - Empty lines before a request line are skipped (RFC 9112 section 2.2).
-- Transfer-Encoding whose final coding is not ``chunked`` is 400 (RFC 9112
-  section 6.3); other codings before ``chunked`` (``gzip, chunked``) are 501,
-  since we decode none of them (RFC 9112 section 6.1).
+- Transfer-Encoding whose final coding is not ``chunked``, or with ``chunked``
+  twice, is 400 (RFC 9112 sections 6.3 and 7); other codings before
+  ``chunked`` (``gzip, chunked``) are 501, since we decode none of them
+  (RFC 9112 section 6.1).
+- Chunk extensions are ignored (no control bytes allowed in them); a chunk
+  size has at most 16 hex digits; trailer fields are parsed like header
+  fields, under the same limits, and returned in `EndOfMessage.trailers`.
 - A missing Host is tolerated, as uvicorn does; several Host fields are 400.
 - Any HTTP/1.x minor version above 1 is handled as 1.1 (RFC 9110 section 2.5).
 
@@ -303,8 +307,9 @@ class RequestParser:
         if not buf:
             return NEED_DATA
         # RFC 9112 section 2.2: ignore empty lines before the request line.
-        while buf[:2] == b"\r\n":
-            del buf[:2]
+        if buf[0] == 0x0D:
+            while buf[:2] == b"\r\n":
+                del buf[:2]
         end = buf.find(b"\r\n\r\n", self._scan)
         if end < 0:
             self._check_partial_head()
@@ -618,6 +623,10 @@ class ResponseWriter:
                     raise InvalidResponse("conflicting Content-Length headers")
                 content_length = length
             elif lower == b"transfer-encoding":
+                if _comma_list([value])[-1:] != [b"chunked"]:
+                    raise InvalidResponse("a Transfer-Encoding must end with chunked")
+                if http_version == "1.0":
+                    continue  # HTTP/1.0 has no chunked coding: the body will be close-delimited
                 chunked = True
             elif lower == b"connection" and b"close" in _comma_list([value]):
                 keep_alive = False

@@ -490,3 +490,15 @@ def test_body_shorter_than_content_length() -> None:
     with pytest.raises(InvalidResponse):
         writer.end()
     assert not writer.keep_alive
+
+
+def test_app_chunked_to_http_1_0_client_becomes_close_delimited() -> None:
+    writer = ResponseWriter(200, [(b"transfer-encoding", b"chunked")], http_version="1.0", keep_alive=True)
+    assert writer.head == b"HTTP/1.1 200 OK\r\n\r\n"
+    assert writer.body(b"ab") == b"ab"
+    assert not writer.keep_alive
+
+
+def test_app_transfer_encoding_must_end_with_chunked() -> None:
+    with pytest.raises(InvalidResponse):
+        ResponseWriter(200, [(b"transfer-encoding", b"gzip")])
