@@ -90,7 +90,6 @@ class WebSocketProtocol(asyncio.Protocol):
         "ping_payload",
         "disconnect",
         "response",
-        "task",
     )
 
     def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any] | None = None) -> None:
@@ -113,7 +112,6 @@ class WebSocketProtocol(asyncio.Protocol):
         self.ping_payload: bytes | None = None
         self.disconnect: dict[str, Any] | None = None  # set once: returned by every later receive()
         self.response: tuple[int, list[tuple[bytes, bytes]], list[bytes]] | None = None  # denial response
-        self.task: asyncio.Task[None] | None = None
 
     # -- Hand-over from the HTTP protocol ---------------------------------
 
@@ -142,7 +140,6 @@ class WebSocketProtocol(asyncio.Protocol):
         if not transport.is_reading():
             transport.resume_reading()
         task = self.loop.create_task(self.run_asgi())
-        self.task = task
         tasks = self.server_state.tasks
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -431,13 +428,16 @@ class WebSocketProtocol(asyncio.Protocol):
         try:
             result = await self.config.loaded_app(self.scope, self.receive, self.send)
         except ConnectionClosed:
+            # Our own send() telling the app the peer is gone: nothing to report.
             if self.phase is OPEN or self.phase is CONNECTING:
                 error_logger.exception("Exception in ASGI application\n")
                 self._app_failed()
-        except BaseException:
+        except Exception:
             error_logger.exception("Exception in ASGI application\n")
             self._app_failed()
-            # CancelledError and friends must still propagate.
+        except BaseException:
+            # Cancelled (forced shutdown) or interrupted: the server drops TCP.
+            self._app_failed()
             raise
         else:
             if result is not None:
@@ -451,8 +451,6 @@ class WebSocketProtocol(asyncio.Protocol):
                 error_logger.error("ASGI callable returned without completing the denial response.")
                 self.phase = CLOSED
                 self.transport.close()
-        finally:
-            self.task = None
 
     def _app_failed(self) -> None:
         if self.phase is CONNECTING:

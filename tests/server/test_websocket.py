@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import queue
 import select
@@ -604,3 +605,72 @@ def test_graceful_shutdown_closes_with_1001(server_kind: str, request: pytest.Fi
         client.close()
         stopper.join(TIMEOUT)
     assert not stopper.is_alive()
+
+
+def test_send_waits_while_the_peer_does_not_read(server_kind: str) -> None:
+    progress: list[int] = []
+    count = 64
+    payload = os.urandom(1_000_000)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        for n in range(1, count + 1):
+            await send({"type": "websocket.send", "bytes": payload})
+            progress.append(n)
+
+    with running_server(app, server_kind, ws_per_message_deflate=False) as (host, port):
+        client = RawClient(host, port)
+        # The client reads nothing: the app's sends must stall instead of buffering 64 MB.
+        seen = -1
+        while len(progress) != seen:
+            seen = len(progress)
+            select.select([], [], [], 0.5)  # a pause without a busy loop
+        assert seen < count
+        # Once the client reads, every message arrives, in full.
+        for _ in range(count):
+            assert client.recv_frame() == (0x2, True, payload)
+        client.close()
+    assert len(progress) == count
+
+
+# -- Logs -----------------------------------------------------------------------------------------
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_access_log_and_app_traceback() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        if message.get("text") == "fail":
+            raise ValueError("boom")
+
+    access, errors = Records(), Records()
+    try:
+        with running_server(app, "asgiws", log_level="info") as (host, port):
+            logging.getLogger("asgiws.access").addHandler(access)
+            logging.getLogger("asgiws.error").addHandler(errors)
+            client = RawClient(host, port, path="/room?x=1")
+            client.send_frame(0x1, b"fail")
+            assert client.recv_close()[0] == 1011
+            client.send_frame(0x8, close_payload(1011))
+            assert client.at_eof()
+            client.close()
+        # The server has stopped: every record is in.
+    finally:
+        logging.getLogger("asgiws.access").removeHandler(access)
+        logging.getLogger("asgiws.error").removeHandler(errors)
+    lines = [record.getMessage() for record in access.records]
+    assert any(line.endswith('"WebSocket /room?x=1" [accepted]') for line in lines)
+    assert any(line.endswith('"WebSocket /room?x=1" [closed 1011]') for line in lines)
+    failures = [record for record in errors.records if record.exc_info]
+    assert failures and failures[0].exc_info[0] is ValueError
