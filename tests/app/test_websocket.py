@@ -1,0 +1,246 @@
+"""The handler-style WebSocket object over a real server, with the websockets client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed as ClientConnectionClosed
+from websockets.exceptions import InvalidStatus
+
+import asgiws
+from asgiws.app import App, WebSocket, websocket_app
+from tests.app.wire import captured_log, run
+from tests.conftest import running_server
+
+TIMEOUT = 10
+
+
+def make_app(events: "queue.Queue[Any]") -> App:
+    app = App()
+
+    @app.websocket("/echo")
+    async def echo(websocket: WebSocket) -> None:
+        async for message in websocket:
+            await websocket.send(message)
+        # The loop ended cleanly at close; recv keeps returning None.
+        events.put(("echo done", await websocket.recv(), websocket.closed, websocket.close_code, websocket.close_reason))
+
+    @app.websocket("/where/{room}")
+    async def where(websocket: WebSocket, path: str) -> None:
+        await websocket.send(
+            json.dumps(
+                {
+                    "path": path,
+                    "ws.path": websocket.path,
+                    "params": websocket.path_params,
+                    "query": websocket.query_params.getlist("a"),
+                    "multi": websocket.request_headers.get_all("X-Multi"),
+                    "first": websocket.request_headers["x-multi"],
+                    "remote": websocket.remote_address[0] if websocket.remote_address else None,
+                    "open": websocket.open,
+                }
+            )
+        )
+
+    @app.websocket("/returns")
+    async def returns(websocket: WebSocket) -> None:
+        await websocket.send("bye")
+
+    @app.websocket("/raises")
+    async def raises(websocket: WebSocket) -> None:
+        await websocket.send("about to fail")
+        raise ValueError("handler bug")
+
+    @app.websocket("/send-after-close")
+    async def send_after_close(websocket: WebSocket) -> None:
+        assert await websocket.recv() is None
+        try:
+            await websocket.send("too late")
+        except asgiws.ConnectionClosed as exc:
+            events.put(("raised", type(exc).__name__, exc.code))
+        else:
+            events.put(("no error",))
+
+    @app.websocket("/keeps-sending")
+    async def keeps_sending(websocket: WebSocket) -> None:
+        # Never receives, so only send() can notice that the client went away.
+        try:
+            for _ in range(1000):
+                await websocket.send("tick")
+                await asyncio.sleep(0.01)
+        except asgiws.ConnectionClosed:
+            events.put(("raised",))
+        else:
+            events.put(("no error",))
+
+    @app.websocket("/choose", accept=False)
+    async def choose(websocket: WebSocket) -> None:
+        offered = websocket.subprotocols
+        if "reject" in offered:
+            await websocket.close()
+            return
+        await websocket.accept(subprotocol=offered[-1])
+        await websocket.send(websocket.subprotocol or "")
+
+    @app.websocket("/auto", subprotocols=["chat.v2", "chat.v1"])
+    async def auto(websocket: WebSocket) -> None:
+        await websocket.send(websocket.subprotocol or "none")
+
+    @app.websocket("/close-custom")
+    async def close_custom(websocket: WebSocket) -> None:
+        await websocket.close(4000, "custom")
+        events.put(("closed", websocket.open, websocket.closed, await websocket.recv()))
+
+    return app
+
+
+def test_websocket_object(server_kind: str) -> None:
+    events: queue.Queue[Any] = queue.Queue()
+    with running_server(make_app(events), server_kind) as (host, port), captured_log("asgiws.app") as records:
+        base = f"ws://{host}:{port}"
+
+        async def client() -> None:
+            async with connect(f"{base}/echo") as ws:
+                await ws.send("text")
+                assert await ws.recv() == "text"
+                await ws.send(b"\x00bin")
+                assert await ws.recv() == b"\x00bin"
+                await ws.close(1001, "going")
+            assert events.get(timeout=TIMEOUT) == ("echo done", None, True, 1001, "going")
+
+            async with connect(
+                f"{base}/where/blue%20room?a=1&a=2", additional_headers=[("X-Multi", "one"), ("X-Multi", "two")]
+            ) as ws:
+                info = json.loads(await ws.recv())
+            assert info["path"] == "/where/blue%20room?a=1&a=2" == info["ws.path"]
+            assert info["params"] == {"room": "blue room"}
+            assert info["query"] == ["1", "2"]
+            assert info["multi"] == ["one", "two"] and info["first"] == "one"
+            assert info["remote"] == "127.0.0.1" and info["open"] is True
+
+            async with connect(f"{base}/returns") as ws:
+                assert await ws.recv() == "bye"
+                with pytest.raises(ClientConnectionClosed):
+                    await ws.recv()
+                assert ws.close_code == 1000
+
+            async with connect(f"{base}/raises") as ws:
+                assert await ws.recv() == "about to fail"
+                with pytest.raises(ClientConnectionClosed):
+                    await ws.recv()
+                assert ws.close_code == 1011
+
+            async with connect(f"{base}/send-after-close") as ws:
+                pass
+            assert events.get(timeout=TIMEOUT) == ("raised", "ConnectionClosedOK", 1000)
+
+            async with connect(f"{base}/keeps-sending") as ws:
+                assert await ws.recv() == "tick"
+            assert events.get(timeout=TIMEOUT) == ("raised",)
+
+            async with connect(f"{base}/choose", subprotocols=["x", "y"]) as ws:
+                assert ws.subprotocol == "y" and await ws.recv() == "y"
+            with pytest.raises(InvalidStatus) as info:
+                async with connect(f"{base}/choose", subprotocols=["reject"]):
+                    pass
+            assert info.value.response.status_code == 403
+
+            async with connect(f"{base}/auto", subprotocols=["chat.v1", "chat.v2"]) as ws:
+                assert ws.subprotocol == "chat.v2" and await ws.recv() == "chat.v2"
+            async with connect(f"{base}/auto") as ws:
+                assert ws.subprotocol is None and await ws.recv() == "none"
+
+            async with connect(f"{base}/close-custom") as ws:
+                with pytest.raises(ClientConnectionClosed):
+                    await ws.recv()
+                assert (ws.close_code, ws.close_reason) == (4000, "custom")
+            assert events.get(timeout=TIMEOUT) == ("closed", False, True, None)
+
+        run(client())
+        # The handler's exception was logged with its traceback.
+        assert any(r.exc_info and isinstance(r.exc_info[1], ValueError) for r in records)
+
+
+def test_websocket_app_for_a_plain_handler(server_kind: str) -> None:
+    """`websocket_app(handler)`: the seed's `handler(websocket, path)` as an ASGI app, on any path."""
+
+    async def hello(websocket: WebSocket, path: str) -> None:
+        name = await websocket.recv()
+        await websocket.send(f"Hello {name} at {path}!")
+
+    with running_server(websocket_app(hello), server_kind) as (host, port):
+
+        async def client() -> None:
+            async with connect(f"ws://{host}:{port}/any/path?x=1") as ws:
+                await ws.send("you")
+                assert await ws.recv() == "Hello you at /any/path?x=1!"
+
+        run(client())
+        import httpx
+
+        assert httpx.get(f"http://{host}:{port}/", timeout=10).status_code == 426
+
+
+def _scope() -> dict[str, Any]:
+    return {"type": "websocket", "path": "/", "raw_path": b"/", "query_string": b"", "headers": [], "subprotocols": []}
+
+
+def test_out_of_order_messages_are_refused() -> None:
+    sent: list[dict[str, Any]] = []
+    incoming = [{"type": "websocket.connect"}]
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop() if incoming else {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        ws = WebSocket(_scope(), receive, send)
+        assert not ws.open and not ws.closed
+        with pytest.raises(RuntimeError, match="accept"):
+            await ws.send("early")
+        with pytest.raises(RuntimeError, match="accept"):
+            await ws.recv()
+        await ws.accept()
+        assert ws.open
+        with pytest.raises(RuntimeError, match="already connected"):
+            await ws.accept()
+        with pytest.raises(TypeError):
+            await ws.send(42)  # type: ignore[arg-type]
+        assert await ws.recv() is None  # the disconnect
+        assert ws.closed and ws.close_code == 1000
+        with pytest.raises(asgiws.ConnectionClosed):
+            await ws.send("late")
+        await ws.close()  # closing a closed connection does nothing
+
+    asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+    assert [m["type"] for m in sent] == ["websocket.accept"]
+
+
+def test_server_send_errors_become_connection_closed() -> None:
+    """A server's own disconnect error (uvicorn raises ClientDisconnected, an OSError) is translated."""
+
+    class ServerSpecificDisconnect(OSError):
+        pass
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            raise ServerSpecificDisconnect()
+
+    async def main() -> None:
+        ws = WebSocket(_scope(), receive, send)
+        await ws.accept()
+        with pytest.raises(asgiws.ConnectionClosed) as info:
+            await ws.send("x")
+        assert info.value.code == 1006 and ws.closed
+
+    asyncio.run(asyncio.wait_for(main(), TIMEOUT))
