@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from scenarios import SATURATED, Scenario
+from servers import CEILING
 
 PACKAGES = ("asgiws", "uvicorn", "websockets", "uvloop", "httptools", "picows")
 
@@ -96,12 +97,18 @@ def cpu_cell(result: dict | None, key: str) -> str:
     return cell
 
 
+def ceiling_cell(result: dict | None) -> str:
+    if not result or "value" not in result:
+        return "—"
+    return f"{result['value']:,.0f} ({result['client_cpu']:.0f}%)"
+
+
 def table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> list[str]:
     lines = [
         f"| scenario | unit | {baseline} | {candidate} | ratio {candidate}/{baseline} | goal "
         f"| p99 ms {baseline} | p99 ms {candidate} | server CPU {baseline} / {candidate} "
-        f"| load-gen CPU {baseline} / {candidate} |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
+        f"| load-gen CPU {baseline} / {candidate} | load-gen ceiling (its CPU) |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for scenario, results in rows:
         base, cand = results.get(baseline), results.get(candidate)
@@ -113,7 +120,7 @@ def table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline
             f"{'' if scenario.higher_is_better else ' (lower is better)'} | {goal_met(scenario, results, candidate, baseline)} "
             f"| {number(base and base.get('p99_ms'), 2)} | {number(cand and cand.get('p99_ms'), 2)} "
             f"| {cpu_cell(base, 'server_cpu')} / {cpu_cell(cand, 'server_cpu')} "
-            f"| {cpu_cell(base, 'client_cpu')} / {cpu_cell(cand, 'client_cpu')} |"
+            f"| {cpu_cell(base, 'client_cpu')} / {cpu_cell(cand, 'client_cpu')} | {ceiling_cell(results.get(CEILING))} |"
         )
     return lines
 
@@ -122,6 +129,8 @@ def notes(rows: list[tuple[Scenario, dict[str, dict]]]) -> list[str]:
     found = []
     for scenario, results in rows:
         for label, result in results.items():
+            if label == CEILING:
+                continue
             for note in (result or {}).get("notes", []):
                 found.append(f"- `{scenario.name}` on {label}: {note}")
             if result and result.get("client_cpu", 0) >= SATURATED:

@@ -15,6 +15,7 @@ both alike; the table reports the median of the repeats.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import statistics
 import sys
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import plot, table, write_markdown  # noqa: E402
 from scenarios import MEASURE, SCENARIOS, Scenario, Timing  # noqa: E402
-from servers import SERVER_OPTIONS, ServerProcess, server_command  # noqa: E402
+from servers import CEILING, SERVER_OPTIONS, ServerProcess, server_command  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 DEFAULT_APP = "examples.echo:app"
@@ -86,8 +87,12 @@ def attempt(scenario: Scenario, server: ServerProcess, timing: Timing, label: st
 
 
 def run_load_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str]], app: str, timing: Timing,
-                       log_dir: Path) -> dict[str, dict[str, list[dict]]]:
-    """Throughput scenarios against long-lived servers, repeats interleaved across servers."""
+                       log_dir: Path, ceiling: bool) -> dict[str, dict[str, list[dict]]]:
+    """Throughput scenarios against long-lived servers, repeats interleaved across servers.
+
+    With ``ceiling``, each WebSocket scenario also runs once against
+    ceiling_echo.py: the most the load generator can measure.
+    """
     runs: dict[str, dict[str, list[dict]]] = {s.name: {label: [] for label, _ in servers} for s in scenarios}
     if not scenarios:
         return runs
@@ -104,6 +109,11 @@ def run_load_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str]]
                     result = attempt(scenario, server, timing, label)
                     if result is not None:
                         runs[scenario.name][label].append(result)
+            if ceiling and scenario.kind == "ws":
+                if CEILING not in running:
+                    running[CEILING] = stack.enter_context(ServerProcess(CEILING, app, log_dir))
+                result = attempt(scenario, running[CEILING], timing, "ceiling")
+                runs[scenario.name][CEILING] = [result] if result is not None else []
     return runs
 
 
@@ -145,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, help="warm-up seconds before each run (default 1, quick 0.5)")
     parser.add_argument("--repeats", type=int, help="runs per scenario and server, median taken (default 3)")
     parser.add_argument("--idle-connections", type=int, help="connections for the RSS rows (default 5000)")
+    parser.add_argument("--no-ceiling", action="store_true",
+                        help="skip the load generator's ceiling (WebSocket scenarios against a picows echo server)")
     parser.add_argument("--write", action="store_true",
                         help="write RESULTS.md and ratios.png even for --quick or --only runs")
     args = parser.parse_args(argv)
@@ -164,13 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = selected(args.only)
 
     started = time.monotonic()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="asgiws-bench-") as log_dir:
-        runs = run_load_scenarios([s for s in scenarios if s.kind != "rss"], servers, args.app, timing, Path(log_dir))
+        runs = run_load_scenarios([s for s in scenarios if s.kind != "rss"], servers, args.app, timing, Path(log_dir),
+                                  ceiling=not args.no_ceiling)
         runs |= run_memory_scenarios([s for s in scenarios if s.kind == "rss"], servers, args.app, timing,
                                      Path(log_dir))
-    rows = [(s, {label: median_result(runs[s.name][label]) for label, _ in servers}) for s in scenarios]
+    rows = [(s, {label: median_result(found) for label, found in runs[s.name].items()}) for s in scenarios]
     print("\n".join(["", *table(rows, candidate, baseline), ""]))
-    print(f"took {time.monotonic() - started:.0f} s", file=sys.stderr)
+    took = time.monotonic() - started
+    print(f"took {took:.0f} s", file=sys.stderr)
 
     if args.write or not (args.quick or args.only):
         command = "python bench/run.py" + "".join(f" {shlex.quote(a)}" for a in (argv if argv is not None else sys.argv[1:]))
@@ -178,11 +193,16 @@ def main(argv: list[str] | None = None) -> int:
             "command": command,
             "servers": "; ".join(f"{label}: `{display(server_command(name, args.app, 0))}`" for label, name in servers),
             "pinning": "server `taskset -c 0`, load generator `taskset -c 1`",
+            "machine load": "1-min load average {:.2f} before, {:.2f} after the run ({:.0f} s); a busy machine shows "
+                            "as server CPU well under 100% in the throughput rows".format(
+                                load_before[0], os.getloadavg()[0], took),
             "timing": f"{timing.warmup:g} s warm-up then {timing.duration:g} s measured, {timing.repeats} repeats "
                       f"interleaved across servers, median reported; RSS rows: {timing.idle_connections} idle "
                       "connections on a fresh server, measured once",
             "WebSocket load": "picows client on uvloop, compression not offered (picows has no permessage-deflate); "
-                              "every message timestamped, p99 of send-to-echo round trips",
+                              "every message timestamped, p99 of send-to-echo round trips; its ceiling is measured "
+                              "once per scenario against `bench/ceiling_echo.py` (a picows echo server, no ASGI) "
+                              "on the server core",
             "HTTP load": "`wrk -t1 -c64 --latency`, keep-alive; p99 from its latency distribution",
             "RSS": "VmRSS from /proc/PID/status before and after opening the idle connections (raw-socket "
                    "handshakes; the deflate rows offer `permessage-deflate; client_max_window_bits`; the "

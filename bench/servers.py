@@ -45,7 +45,12 @@ def pinned(cpu: str, argv: list[str]) -> list[str]:
     return ["taskset", "-c", cpu, *argv]
 
 
+CEILING = "picows-echo"  # not an ASGI server: the load generator's ceiling (ceiling_echo.py)
+
+
 def server_command(name: str, app: str, port: int) -> list[str]:
+    if name == CEILING:
+        return pinned(SERVER_CPU, [sys.executable, str(Path(__file__).with_name("ceiling_echo.py")), "--port", str(port)])
     return pinned(SERVER_CPU, [sys.executable, *SERVER_OPTIONS[name], app, "--port", str(port), *COMMON_OPTIONS])
 
 

@@ -1,0 +1,50 @@
+"""The fastest echo server at hand (picows, Cython, no ASGI), to find the load generator's ceiling.
+
+Served on core 0 like the servers under test: whatever rate the WebSocket
+load generator reaches against it is the most it can measure, so a server
+figure close to this one says more about the client than the server.
+
+    python bench/ceiling_echo.py --port 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import uvloop
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_create_server
+
+
+class Echo(WSListener):
+    """Sends every data frame straight back with its own type and FIN bit."""
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        msg_type = frame.msg_type
+        if msg_type == WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+        elif msg_type in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
+            transport.send(msg_type, frame.get_payload_as_bytes(), frame.fin)
+
+
+async def serve(host: str, port: int) -> None:
+    server = await ws_create_server(lambda request: Echo(), host, port, max_frame_size=64 << 20)
+    await server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    try:
+        uvloop.run(serve(args.host, args.port))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
