@@ -502,3 +502,25 @@ def test_app_chunked_to_http_1_0_client_becomes_close_delimited() -> None:
 def test_app_transfer_encoding_must_end_with_chunked() -> None:
     with pytest.raises(InvalidResponse):
         ResponseWriter(200, [(b"transfer-encoding", b"gzip")])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b" " * 30000 + b"a" * 30000 + b"\x01",
+        b"a" + b" " * 60000 + b"\x01",
+        b"a " * 30000 + b"\x01",
+        b"\t" * 60000 + b"\r",
+    ],
+)
+def test_long_whitespace_runs_are_rejected_in_linear_time(value: bytes) -> None:
+    # A backtracking field regex turns these into minutes of CPU (a DoS); the
+    # suite's run time is what catches a regression here.
+    with pytest.raises(HTTPError) as excinfo:
+        parse(GET + b"X:" + value + b"\r\n\r\n")
+    assert excinfo.value.status == 400
+
+
+def test_long_whitespace_runs_in_a_valid_value() -> None:
+    (request, *_) = parse(GET + b"X:" + b" " * 30000 + b"a" + b" \t" * 10000 + b"b" + b" " * 10000 + b"\r\n\r\n")
+    assert request.headers == [(b"x", b"a" + b" \t" * 10000 + b"b")]
