@@ -24,6 +24,7 @@ What it enforces, beyond single frames (frames.py):
   started message or a new message inside a fragmented one fails with 1002;
 * text is UTF-8 (section 8.1): fragmented text is decoded incrementally and
   fails with 1007 on the first invalid byte, not at the end of the message;
+  so does a single text frame whose payload arrives in several reads;
 * `max_size` (None: no limit) on the reassembled, decoded message: exactly
   `max_size` bytes pass, one more fails with 1009, as early as the frame
   header when no extension transforms payloads;
@@ -119,6 +120,9 @@ class WebSocketConnection:
         self._parts: list = []
         self._msg_size = 0
         self._decoder: codecs.IncrementalDecoder | None = None
+        # UTF-8 check of a text frame whose payload is still arriving.
+        self._partial_decoder: codecs.IncrementalDecoder = _utf8_decoder()
+        self._partial_checked = 0
 
     # -- receiving --------------------------------------------------------
 
@@ -148,6 +152,8 @@ class WebSocketConnection:
                 else:
                     self._receive_close(frame.payload, events)
                     break
+            if parser.partial_head and self.close_sent is None and not self._decoders:
+                self._check_partial_text()
         except WebSocketProtocolError as exc:
             self._fail(exc, events)
         return events
@@ -213,6 +219,33 @@ class WebSocketConnection:
             self._decoder = None
             if max_size is not None:
                 self._parser.max_payload = max_size + self._slack
+
+    def _check_partial_text(self) -> None:
+        """Validate the UTF-8 of a text frame still arriving, to fail on the first bad byte."""
+        parser = self._parser
+        op = parser.partial_op
+        if op == 1:
+            if self._msg_op:
+                return  # a protocol error, reported when the frame is complete
+        elif op != 0 or self._msg_op != 1:
+            return
+        if parser.partial_fresh:
+            parser.partial_fresh = False
+            decoder = _utf8_decoder()
+            if op == 0:
+                decoder.setstate(self._decoder.getstate())  # type: ignore[union-attr]
+            self._partial_decoder = decoder
+            self._partial_checked = 0
+        decoder = self._partial_decoder
+        chunk = parser.partial_payload(self._partial_checked)
+        self._partial_checked += len(chunk)
+        try:
+            decoder.decode(chunk, False)
+        except UnicodeDecodeError:
+            raise InvalidPayloadData("text message is not valid UTF-8") from None
+        pending = decoder.getstate()[0]
+        if len(pending) == 2 and pending[0] == 0xED and pending[1] >= 0xA0:
+            raise InvalidPayloadData("text message is not valid UTF-8")
 
     def _receive_close(self, payload: bytes, events: list[Event]) -> None:
         code, reason = parse_close(payload)

@@ -107,7 +107,17 @@ class FrameParser:
     Errors are `WebSocketProtocolError` subclasses carrying the close code.
     """
 
-    __slots__ = ("require_mask", "rsv_bits", "max_payload", "_buf", "_pos", "_need")
+    __slots__ = (
+        "require_mask",
+        "rsv_bits",
+        "max_payload",
+        "partial_op",
+        "partial_head",
+        "partial_fresh",
+        "_buf",
+        "_pos",
+        "_need",
+    )
 
     def __init__(self, *, require_mask: bool, rsv_bits: int = 0, max_payload: int | None = None) -> None:
         self.require_mask = require_mask
@@ -118,6 +128,12 @@ class FrameParser:
         # Bytes needed from _pos before a frame can be complete: skips
         # re-parsing the header while a big payload trickles in.
         self._need = 2
+        # A frame whose header is parsed but whose payload is still arriving:
+        # its opcode, its header length (0: no such frame) and whether it is
+        # new since the last look. Lets the connection check UTF-8 early.
+        self.partial_op = 0
+        self.partial_head = 0
+        self.partial_fresh = False
 
     def feed(self, data: bytes) -> None:
         """Append received bytes (copied if not `bytes`: the caller may reuse its buffer)."""
@@ -149,6 +165,19 @@ class FrameParser:
         self._buf = b""
         self._pos = 0
         self._need = 2
+        self.partial_head = 0
+
+    def partial_payload(self, start: int) -> bytes:
+        """Unmasked payload of the incomplete frame received so far, from offset `start`."""
+        buf = self._buf
+        payload_start = self._pos + self.partial_head
+        if not self.require_mask:
+            return bytes(memoryview(buf)[payload_start + start :])
+        key = bytes(buf[payload_start - 4 : payload_start])
+        phase = start & 3
+        if phase:
+            key = key[phase:] + key[:phase]
+        return apply_mask(memoryview(buf)[payload_start + start :], key)
 
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None when more bytes are needed."""
@@ -197,10 +226,17 @@ class FrameParser:
         if masked:
             head += 4
         end = pos + head + length
+        if avail < head:
+            self._need = head
+            return None
         if avail < head + length:
             self._need = head + length
+            self.partial_op = opcode
+            self.partial_head = head
+            self.partial_fresh = True
             return None
         self._need = 2
+        self.partial_head = 0
         self._pos = end
         start = end - length
         if masked:

@@ -200,6 +200,36 @@ def test_invalid_utf8_prefix_fails_before_the_code_point_ends(bad: bytes) -> Non
     assert_failed(conn, conn.receive_data(client_frame(0x01, bad)), 1007)
 
 
+def test_invalid_utf8_detected_before_a_single_frame_is_complete() -> None:
+    # Autobahn 6.4.3: one text frame arriving in chops; fail on the chop with the bad byte.
+    conn = server()
+    data = client_frame(0x81, "κόσμε".encode() + b"\xf4\x90\x80\x80" + b"edited" * 10)
+    assert conn.receive_data(data[:10]) == []
+    assert conn.receive_data(data[10:13]) == []
+    assert_failed(conn, conn.receive_data(data[13:20]), 1007)
+
+
+def test_invalid_utf8_detected_in_an_incomplete_continuation_frame() -> None:
+    conn = server()
+    snowman = "☃".encode()
+    assert conn.receive_data(client_frame(0x01, b"ok" + snowman[:1])) == []
+    frame = client_frame(0x80, snowman[1:] + b"fine" + b"\xed\xa0\x80" + b"x" * 50)
+    assert conn.receive_data(frame[:9]) == []  # header, mask key, "\x98\x83fi"
+    assert_failed(conn, conn.receive_data(frame[9:16]), 1007)
+
+
+@settings(max_examples=50, deadline=None)
+@given(text=st.text(max_size=60), cuts=st.lists(st.integers(0, 200), max_size=6), fragmented=st.booleans())
+def test_valid_text_in_any_chops_is_accepted(text: str, cuts: list[int], fragmented: bool) -> None:
+    payload = text.encode()
+    if fragmented:
+        half = len(payload) // 2
+        data = client_frame(0x01, payload[:half]) + client_frame(0x80, payload[half:])
+    else:
+        data = client_frame(0x81, payload)
+    assert deliver(data, server(), [c % (len(data) + 1) for c in cuts]) == [TextMessage(text)]
+
+
 def test_utf8_code_point_split_across_fragments_is_fine() -> None:
     conn = server()
     snowman = "☃".encode()
