@@ -411,6 +411,9 @@ def test_extension_encode_and_decode() -> None:
         TextMessage("babacde")
     ]
     assert ext.budgets == [100, 100, 96, 94]
+    # A new message gets the whole budget again.
+    assert conn.receive_data(client_frame(0xC2, b"x" * 50)) == [BinaryMessage(b"x" * 100)]
+    assert ext.budgets[-1] == 100
 
 
 def test_extension_max_size_after_decoding() -> None:
