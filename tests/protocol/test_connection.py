@@ -494,9 +494,13 @@ def check_only_events(conn: WebSocketConnection, chunks: list[bytes]) -> None:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(chunks=st.lists(st.binary(max_size=64), max_size=10), max_size=st.sampled_from([None, 0, 5, 1000]))
-def test_fuzz_random_bytes_only_produce_events(chunks: list[bytes], max_size: int | None) -> None:
-    check_only_events(server(max_size=max_size), chunks)
+@given(
+    chunks=st.lists(st.binary(max_size=64), max_size=10),
+    max_size=st.sampled_from([None, 0, 5, 1000]),
+    side=st.sampled_from([Side.SERVER, Side.CLIENT]),
+)
+def test_fuzz_random_bytes_only_produce_events(chunks: list[bytes], max_size: int | None, side: Side) -> None:
+    check_only_events(WebSocketConnection(side, max_size=max_size), chunks)
 
 
 @settings(max_examples=200, deadline=None)
