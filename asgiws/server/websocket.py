@@ -11,7 +11,9 @@ sends.
 Per connection there is no task besides the app's own and at most one timer
 at a time: the keep-alive ping, then the pong deadline, then (once a close
 frame is sent) the close deadline. Received messages wait in a deque; beyond
-`ws_max_queue` of them reading pauses until the app catches up. `send`
+`ws_max_queue` of them reading pauses until the app catches up; a message
+for an app already waiting in `receive` goes straight to it, so the deque
+exists only while messages wait. `send`
 waits while the transport's write buffer is over its high-water mark.
 """
 
@@ -80,6 +82,7 @@ class WebSocketProtocol(asyncio.Protocol):
         "request",
         "conn",
         "phase",
+        "max_queue",
         "queue",
         "waiter",
         "read_paused",
@@ -102,8 +105,9 @@ class WebSocketProtocol(asyncio.Protocol):
         self.request: UpgradeRequest = None  # type: ignore[assignment]  # the validated handshake
         self.conn: WebSocketConnection = None  # type: ignore[assignment]  # created at accept
         self.phase = CONNECTING
-        self.queue: deque[dict[str, Any]] = deque()
-        self.waiter: asyncio.Future[None] | None = None  # receive() waiting for a message
+        self.max_queue: int = config.ws_max_queue if config.ws_max_queue is not None else 1 << 62
+        self.queue: deque[dict[str, Any]] | None = None  # messages the app has not received yet
+        self.waiter: asyncio.Future[dict[str, Any]] | None = None  # receive() waiting for a message
         self.read_paused = False
         self.write_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None  # send() waiting for the buffer to drain
@@ -135,7 +139,7 @@ class WebSocketProtocol(asyncio.Protocol):
             return
         transport.set_protocol(self)
         self.server_state.connections.add(self)
-        self.queue.append({"type": "websocket.connect"})
+        self.queue = deque([{"type": "websocket.connect"}])
         self.pending = trailing_data
         if not transport.is_reading():
             transport.resume_reading()
@@ -188,17 +192,15 @@ class WebSocketProtocol(asyncio.Protocol):
     # -- Events from the WebSocket state machine ---------------------------
 
     def _process(self, received: list[Any]) -> None:
-        """Queue received messages, answer control frames, follow the close handshake."""
-        queue = self.queue
-        before = len(queue)
+        """Deliver received messages, answer control frames, follow the close handshake."""
         for event in received:
             kind = type(event)
             if kind is TextMessage:
                 if self.phase is OPEN:
-                    queue.append({"type": "websocket.receive", "text": event.data})
+                    self._deliver({"type": "websocket.receive", "text": event.data})
             elif kind is BinaryMessage:
                 if self.phase is OPEN:
-                    queue.append({"type": "websocket.receive", "bytes": event.data})
+                    self._deliver({"type": "websocket.receive", "bytes": event.data})
             elif kind is Pong:
                 if event.payload == self.ping_payload and self.phase is OPEN:
                     self.ping_payload = None
@@ -214,15 +216,21 @@ class WebSocketProtocol(asyncio.Protocol):
         if self.phase is CLOSED:
             # RFC 6455 section 7.1.1: the server closes the TCP connection first.
             self.transport.close()
-        if len(queue) > before:
-            waiter = self.waiter
-            if waiter is not None:
-                self.waiter = None
-                if not waiter.done():
-                    waiter.set_result(None)
-            max_queue = self.config.ws_max_queue
-            if max_queue is not None and len(queue) >= max_queue:
-                self._pause_reading()
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        """Hand `message` to the waiting receive(), or queue it (pausing reading when full)."""
+        waiter = self.waiter
+        queue = self.queue
+        if waiter is not None and not queue:
+            self.waiter = None
+            if not waiter.done():  # else receive() was cancelled: keep the message
+                waiter.set_result(message)
+                return
+        if queue is None:
+            queue = self.queue = deque()
+        queue.append(message)
+        if len(queue) >= self.max_queue and not self.read_paused:
+            self._pause_reading()
 
     def _peer_closed(self, code: int, reason: str) -> None:
         """The close handshake is over (or failed): TCP goes next, the app hears the code."""
@@ -234,33 +242,30 @@ class WebSocketProtocol(asyncio.Protocol):
     def _disconnected(self, code: int, reason: str) -> None:
         message = {"type": "websocket.disconnect", "code": code, "reason": reason}
         self.disconnect = message
-        self.queue.append(message)
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self._deliver(message)
 
     # -- ASGI receive / send ------------------------------------------------
 
     async def receive(self) -> dict[str, Any]:
         """The next ASGI message: connect, then receive ..., then disconnect forever."""
         queue = self.queue
-        if not queue:
-            if self.disconnect is not None:
-                return self.disconnect
-            waiter = self.waiter = self.loop.create_future()
-            try:
-                await waiter
-            finally:
-                if self.waiter is waiter:
-                    self.waiter = None
-            if not queue:  # woken without a message: only a disconnect repeats
-                return self.disconnect or {"type": "websocket.disconnect", "code": 1006, "reason": ""}
-        message = queue.popleft()
-        if self.read_paused and len(queue) <= self._resume_at():
-            self._resume_reading()
-        return message
+        if queue:
+            message = queue.popleft()
+            if not queue:
+                self.queue = None  # allocated again by the next burst only
+                if self.read_paused:
+                    self._resume_reading()
+            elif self.read_paused and len(queue) <= self.max_queue >> 1:
+                self._resume_reading()
+            return message
+        if self.disconnect is not None:
+            return self.disconnect
+        waiter = self.waiter = self.loop.create_future()
+        try:
+            return await waiter
+        finally:
+            if self.waiter is waiter:
+                self.waiter = None
 
     async def send(self, message: dict[str, Any]) -> None:
         """Handle one ASGI message from the app; raises ConnectionClosed once closed."""
@@ -346,7 +351,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self._schedule_ping()
         pending = self.pending
         self.pending = b""
-        if self.read_paused and (self.config.ws_max_queue is None or len(self.queue) < self.config.ws_max_queue):
+        if self.read_paused and len(self.queue or ()) < self.max_queue:
             self._resume_reading()
         if pending:
             self._process(self.conn.receive_data(pending))
@@ -473,10 +478,6 @@ class WebSocketProtocol(asyncio.Protocol):
             self.read_paused = False
             if not self.transport.is_closing():
                 self.transport.resume_reading()
-
-    def _resume_at(self) -> int:
-        max_queue = self.config.ws_max_queue
-        return 1 << 62 if max_queue is None else max_queue // 2
 
     def _disconnect_args(self) -> tuple[int, str]:
         disconnect = self.disconnect
