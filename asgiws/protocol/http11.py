@@ -614,29 +614,38 @@ class ResponseWriter:
         content_length = None
         chunked = False
         close_sent = False
-        for name, value in headers:
-            if _VALID_NAME.fullmatch(name) is None:
-                raise InvalidResponse(f"invalid header name {name!r}")
-            if _VALID_VALUE.fullmatch(value) is None:
-                raise InvalidResponse(f"invalid value for header {name!r}")
-            lower = name.lower()
-            if lower == b"content-length":
-                if _DIGITS.fullmatch(value.strip(b" \t")) is None:
-                    raise InvalidResponse(f"invalid Content-Length {value!r}")
-                length = int(value)
-                if content_length is not None and content_length != length:
-                    raise InvalidResponse("conflicting Content-Length headers")
-                content_length = length
-            elif lower == b"transfer-encoding":
-                if _comma_list([value])[-1:] != [b"chunked"]:
-                    raise InvalidResponse("a Transfer-Encoding must end with chunked")
-                if http_version == "1.0":
-                    continue  # HTTP/1.0 has no chunked coding: the body will be close-delimited
-                chunked = True
-            elif lower == b"connection" and b"close" in _comma_list([value]):
-                keep_alive = False
-                close_sent = True
-            parts += (name, b": ", value, b"\r\n")
+        connection_sent = False
+        try:
+            for name, value in headers:
+                if _VALID_NAME.fullmatch(name) is None:
+                    raise InvalidResponse(f"invalid header name {name!r}")
+                if _VALID_VALUE.fullmatch(value) is None:
+                    raise InvalidResponse(f"invalid value for header {name!r}")
+                lower = name.lower()
+                if lower == b"content-length":
+                    if _DIGITS.fullmatch(value.strip(b" \t")) is None:
+                        raise InvalidResponse(f"invalid Content-Length {value!r}")
+                    length = int(value)
+                    if content_length is not None and content_length != length:
+                        raise InvalidResponse("conflicting Content-Length headers")
+                    content_length = length
+                elif lower == b"transfer-encoding":
+                    if _comma_list([value])[-1:] != [b"chunked"]:
+                        raise InvalidResponse("a Transfer-Encoding must end with chunked")
+                    if http_version == "1.0":
+                        continue  # HTTP/1.0 has no chunked coding: the body will be close-delimited
+                    chunked = True
+                elif lower == b"connection":
+                    connection_sent = True
+                    if b"close" in _comma_list([value]):
+                        keep_alive = False
+                        close_sent = True
+                parts += (name, b": ", value, b"\r\n")
+        except InvalidResponse:
+            raise
+        except (TypeError, ValueError) as exc:
+            # str instead of bytes, or an item that is not a (name, value) pair.
+            raise InvalidResponse(f"response headers must be (bytes, bytes) pairs: {exc}") from None
         if chunked and content_length is not None:
             raise InvalidResponse("both Content-Length and Transfer-Encoding")
 
@@ -654,7 +663,7 @@ class ResponseWriter:
         if status == 101:
             keep_alive = False  # the connection is not HTTP anymore
         elif http_version == "1.0":
-            if keep_alive:
+            if keep_alive and not connection_sent:
                 parts.append(b"connection: keep-alive\r\n")
         elif not keep_alive and not close_sent:
             parts.append(b"connection: close\r\n")

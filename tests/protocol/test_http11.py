@@ -524,3 +524,20 @@ def test_long_whitespace_runs_are_rejected_in_linear_time(value: bytes) -> None:
 def test_long_whitespace_runs_in_a_valid_value() -> None:
     (request, *_) = parse(GET + b"X:" + b" " * 30000 + b"a" + b" \t" * 10000 + b"b" + b" " * 10000 + b"\r\n\r\n")
     assert request.headers == [(b"x", b"a" + b" \t" * 10000 + b"b")]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[("content-type", "text/plain")], [(b"x",)], [b"x: y"], [(b"x", 1)]],
+)
+def test_response_headers_that_are_not_byte_pairs(headers: list) -> None:
+    with pytest.raises(InvalidResponse):
+        ResponseWriter(200, headers)
+
+
+def test_http_1_0_keep_alive_from_the_app_is_not_doubled() -> None:
+    writer = ResponseWriter(
+        200, [(b"content-length", b"0"), (b"Connection", b"keep-alive")], http_version="1.0", keep_alive=True
+    )
+    assert writer.head == b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nConnection: keep-alive\r\n\r\n"
+    assert writer.keep_alive
