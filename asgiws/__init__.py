@@ -29,6 +29,8 @@ from .protocol.errors import (
     ProtocolError,
 )
 from .server import Config, Server, run
+from .client import ClientConnection, connect
+from .handler_server import WebSocketServer, serve
 
 __version__ = "0.1.0"
 
@@ -54,6 +56,10 @@ __all__ = [
     "Config",
     "Server",
     "run",
+    "connect",
+    "ClientConnection",
+    "serve",
+    "WebSocketServer",
     "ConnectionClosed",
     "ConnectionClosedError",
     "ConnectionClosedOK",
