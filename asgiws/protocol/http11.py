@@ -72,7 +72,9 @@ class Request:
     `headers` are (lowercased name, value) pairs in the order received, as
     ASGI wants them. `upgrade` is the lowercased Upgrade value when the
     Connection header lists ``upgrade`` (``b"websocket"`` for a WebSocket
-    handshake), else None.
+    handshake; several protocols are joined with ``,``), else None.
+    `content_length` is the declared body length (None when absent or
+    chunked); `chunked` says the body uses the chunked coding.
     """
 
     __slots__ = (
@@ -218,8 +220,10 @@ class RequestParser:
     Call `feed(data)` with whatever the socket gave, then `next_event()` until
     it returns `NEED_DATA`. The server may stop pulling events between
     requests (pipelining): unparsed bytes stay buffered; `buffered` tells how
-    many, so the server can pause reading. Bytes are only consumed by
-    `next_event()`, so the head limits bound what it ever has to scan.
+    many, so the server can pause reading. After an Upgrade request's
+    EndOfMessage it returns `PAUSED` until `take_trailing_data()` or
+    `resume()`. The search for the end of a head resumes where the last one
+    stopped, so a head sent a byte at a time costs linear time.
     """
 
     __slots__ = (
