@@ -235,7 +235,8 @@ def run_wstest(wstest: str, spec_path: Path, log_path: Path, timeout: float,
     """Run the fuzzing client to the end; return how many cases it said it would run."""
     command = [wstest, "-m", "fuzzingclient", "-s", str(spec_path)]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=spec_path.parent, stdout=subprocess.PIPE,
+        env = dict(os.environ, PYTHONUNBUFFERED="1")  # one line per case, as it happens
+        proc = subprocess.Popen(command, cwd=spec_path.parent, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         assert proc.stdout is not None
         deadline = time.monotonic() + timeout
