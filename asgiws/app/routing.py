@@ -91,6 +91,9 @@ class Route:
     ) -> None:
         self.path = path
         self.pattern = PathPattern(path, extra_types)
+        #: match(path) -> typed params or None; the pattern's own, saving a call per candidate.
+        self.match: Callable[[str], dict[str, Any] | None] = self.pattern.match
+        self.slashes = self.pattern.slashes
         self.endpoint = endpoint
         self.name = name or getattr(endpoint, "__name__", None)
         allowed = {m.upper() for m in (methods or ("GET",))}
@@ -100,9 +103,6 @@ class Route:
         self.is_async = inspect.iscoroutinefunction(endpoint) or inspect.iscoroutinefunction(
             getattr(endpoint, "__call__", None)
         )
-
-    def match(self, path: str) -> dict[str, Any] | None:
-        return self.pattern.match(path)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -148,14 +148,14 @@ class WebSocketRoute:
     ) -> None:
         self.path = path
         self.pattern = PathPattern(path, extra_types)
+        #: match(path) -> typed params or None; the pattern's own, saving a call per candidate.
+        self.match: Callable[[str], dict[str, Any] | None] = self.pattern.match
+        self.slashes = self.pattern.slashes
         self.endpoint = endpoint
         self.name = name or getattr(endpoint, "__name__", None)
         self.accept = accept
         self.subprotocols = list(subprotocols) if subprotocols else None
         self.pass_path = takes_path(endpoint)
-
-    def match(self, path: str) -> dict[str, Any] | None:
-        return self.pattern.match(path)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await run_handler(self.endpoint, WebSocket(scope, receive, send), self.pass_path, self.accept, self.subprotocols)
@@ -173,6 +173,7 @@ class Mount:
 
     scope_types = ("http", "websocket")
     methods = None
+    slashes = -1  # a prefix matches paths of any depth
 
     def __init__(self, path: str, app: ASGIApp, name: str | None = None) -> None:
         path = path.rstrip("/")
@@ -204,14 +205,20 @@ AnyRoute = Route | WebSocketRoute | Mount
 
 
 class _Table:
-    """Routes of one scope type, indexed for matching (built once per route list)."""
+    """Routes of one scope type, indexed for matching (built once per route list).
 
-    __slots__ = ("static", "by_segment", "wildcard", "all")
+    Candidates are looked up by (first segment, number of slashes): a pattern
+    is only tried on paths with its literal first segment (or any, when it
+    starts with a field) and its depth (or any, when a field may match "/").
+    Every candidate list is in declaration order.
+    """
+
+    __slots__ = ("static", "keyed", "segment_any", "wild_by_depth", "wild_any")
 
     def __init__(self, routes: list[tuple[int, AnyRoute]]) -> None:
         self.static: dict[str, list[tuple[int, AnyRoute]]] = {}
         segmented: dict[str, list[tuple[int, AnyRoute]]] = {}
-        self.wildcard: list[tuple[int, AnyRoute]] = []
+        wildcard: list[tuple[int, AnyRoute]] = []
         for entry in routes:
             route = entry[1]
             if isinstance(route, Mount):
@@ -222,18 +229,45 @@ class _Table:
             else:
                 segment = route.pattern.segment
             if segment is None:
-                self.wildcard.append(entry)
+                wildcard.append(entry)
             else:
                 segmented.setdefault(segment, []).append(entry)
-        # Each segment's candidates include the wildcard routes, merged in declaration order.
-        self.by_segment = {
-            segment: sorted(entries + self.wildcard, key=lambda e: e[0]) for segment, entries in segmented.items()
-        }
 
-    def candidates(self, path: str) -> tuple[list[tuple[int, AnyRoute]], list[tuple[int, AnyRoute]]]:
+        def at_depth(entries: list[tuple[int, AnyRoute]], depth: int | None) -> list[tuple[int, AnyRoute]]:
+            return [e for e in entries if e[1].slashes < 0 or e[1].slashes == depth]
+
+        wild_depths = {e[1].slashes for e in wildcard if e[1].slashes >= 0}
+        self.wild_any = at_depth(wildcard, None)
+        self.wild_by_depth = {depth: at_depth(wildcard, depth) for depth in wild_depths}
+        self.segment_any: dict[str, list[tuple[int, AnyRoute]]] = {}
+        self.keyed: dict[tuple[str, int], list[tuple[int, AnyRoute]]] = {}
+        for segment, entries in segmented.items():
+            merged = sorted(entries + wildcard, key=lambda e: e[0])
+            self.segment_any[segment] = at_depth(merged, None)
+            for depth in wild_depths | {e[1].slashes for e in entries if e[1].slashes >= 0}:
+                self.keyed[(segment, depth)] = at_depth(merged, depth)
+        # A static path's list is merged with the patterns that could also match it, once.
+        for path, entries in self.static.items():
+            self.static[path] = sorted(entries + self._patterns_for(path), key=lambda e: e[0])
+
+    def _patterns_for(self, path: str) -> list[tuple[int, AnyRoute]]:
         end = path.find("/", 1)
         segment = path[1:end] if end > 0 else path[1:]
-        return self.static.get(path, []), self.by_segment.get(segment, self.wildcard)
+        depth = path.count("/")
+        dynamic = self.keyed.get((segment, depth))
+        if dynamic is None:
+            dynamic = self.segment_any.get(segment)
+            if dynamic is None:
+                dynamic = self.wild_by_depth.get(depth, self.wild_any)
+        return dynamic
+
+    def candidates(self, path: str) -> list[tuple[int, AnyRoute]]:
+        """The routes worth trying on `path`, in declaration order."""
+        found = self.static.get(path)
+        return found if found is not None else self._patterns_for(path)
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 class Router:
@@ -258,27 +292,20 @@ class Router:
         """(route, params, allowed): the route to run, or None with the methods the path allows."""
         tables = self._tables or self._build()
         path = route_path(scope) or "/"
-        static, dynamic = tables[scope["type"]].candidates(path)
         method = scope.get("method")
-        allowed: set[str] = set()
-        i = j = 0
-        while i < len(static) or j < len(dynamic):
-            # Walk both candidate lists in declaration order.
-            if j == len(dynamic) or (i < len(static) and static[i][0] < dynamic[j][0]):
-                route = static[i][1]
-                i += 1
-                params: dict[str, Any] | None = {}
-            else:
-                route = dynamic[j][1]
-                j += 1
-                params = route.match(path)
-                if params is None:
-                    continue
+        allowed: set[str] | None = None
+        for _, route in tables[scope["type"]].candidates(path):
+            params = route.match(path)
+            if params is None:
+                continue
             methods = route.methods
             if methods is None or method in methods:
-                return route, params, frozenset()
-            allowed |= methods
-        return None, None, frozenset(allowed)
+                return route, params, _NONE
+            if allowed is None:
+                allowed = set(methods)
+            else:
+                allowed |= methods
+        return None, None, frozenset(allowed) if allowed else _NONE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route, params, allowed = self.match(scope)

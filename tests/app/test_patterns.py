@@ -75,3 +75,28 @@ def test_index_keys() -> None:
 def test_invalid_patterns(bad: str) -> None:
     with pytest.raises(ValueError):
         PathPattern(bad)
+
+
+@pytest.mark.parametrize(
+    "pattern, path",
+    [
+        ("/items/{id:d}", "/items/-12"),
+        ("/items/{id:int}/{name}", "/items/3/x y"),
+        ("/f/{x:float}/{rest:path}", "/f/2.5/a/b"),
+        ("/u/{u:uuid}", "/u/12345678-1234-5678-1234-567812345678"),
+        ("/w/{a:w}-{b:d}", "/w/abc-7"),
+        ("/nomatch/{x:d}", "/nomatch/abc"),
+    ],
+)
+def test_fast_path_agrees_with_parse(pattern: str, path: str) -> None:
+    compiled = PathPattern(pattern)
+    public = compiled.parser.parse(path)
+    assert compiled.match(path) == (public.named if public is not None else None)
+
+
+@pytest.mark.parametrize(
+    "pattern, slashes",
+    [("/a/{x}", 2), ("/a/{x:int}/b", 3), ("/{x}", 1), ("/f/{rest:path}", -1), ("/s/{x:S}", -1), ("/w/{x:>10}", -1)],
+)
+def test_depth_is_known_only_for_fields_without_slashes(pattern: str, slashes: int) -> None:
+    assert PathPattern(pattern).slashes == slashes

@@ -156,3 +156,17 @@ def test_over_the_wire(server_kind: str) -> None:
             assert info.value.response.status_code == 403
 
         run(websocket_checks())
+
+
+def test_static_path_with_other_method_falls_through_to_a_later_pattern() -> None:
+    async def post_only(request: Any) -> str:
+        return "post"
+
+    async def anything(request: Any) -> str:
+        return f"anything {request.path_params['x']}"
+
+    app = App(routes=[Route("/items", post_only, methods=["POST"]), Route("/{x}", anything)])
+    assert call(app, http_scope("GET", "/items"))[2] == b"anything items"
+    assert call(app, http_scope("POST", "/items"))[2] == b"post"
+    status, headers, _ = call(app, http_scope("DELETE", "/items"))
+    assert status == 405 and headers["allow"] == "GET, HEAD, POST"
