@@ -170,3 +170,25 @@ def test_static_path_with_other_method_falls_through_to_a_later_pattern() -> Non
     assert call(app, http_scope("POST", "/items"))[2] == b"post"
     status, headers, _ = call(app, http_scope("DELETE", "/items"))
     assert status == 405 and headers["allow"] == "GET, HEAD, POST"
+
+
+def test_root_path_setting_and_mounts_over_the_wire(server_kind: str) -> None:
+    """Behind a proxy serving the app at /base (the servers' root_path setting)."""
+    inner = App()
+
+    @inner.get("/where")
+    async def where(request: Any) -> dict:
+        return {"path": request.path, "root_path": request.scope["root_path"]}
+
+    app = App()
+    app.mount("/api", inner)
+
+    @app.get("/top")
+    async def top(request: Any) -> str:
+        return "top"
+
+    with running_server(app, server_kind, root_path="/base") as (host, port):
+        with httpx.Client(base_url=f"http://{host}:{port}", timeout=10) as client:
+            assert client.get("/top").text == "top"
+            assert client.get("/api/where").json() == {"path": "/base/api/where", "root_path": "/base/api"}
+            assert client.get("/api/nowhere").status_code == 404
