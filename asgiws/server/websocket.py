@@ -357,13 +357,18 @@ class WebSocketProtocol(asyncio.Protocol):
             self._process(self.conn.receive_data(pending))
 
     def _respond_and_close(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes | None) -> None:
-        """Answer the upgrade request with a plain HTTP response and close."""
+        """Answer the upgrade request with a plain HTTP response and close.
+
+        Raises InvalidAccept (a ValueError) for headers that cannot be sent,
+        before anything is written, so the app's error becomes a 500.
+        """
+        headers = [item for item in headers if bytes(item[0]).lower() not in _FRAMING_HEADERS]
+        response = reject_response(status, body, self.server_state.default_headers + headers)
         self.phase = CLOSED
         self.response = None
         self._log_access(status)
         if not self.transport.is_closing():
-            headers = [item for item in headers if item[0].lower() not in _FRAMING_HEADERS]
-            self.transport.write(reject_response(status, body, self.server_state.default_headers + headers))
+            self.transport.write(response)
             self.transport.close()
             self._arm_abort()
         if self.disconnect is None:
@@ -454,17 +459,14 @@ class WebSocketProtocol(asyncio.Protocol):
                 self._close(1000, "")
             elif self.phase is RESPONDING:
                 error_logger.error("ASGI callable returned without completing the denial response.")
-                self.phase = CLOSED
-                self.transport.close()
+                self._respond_and_close(500, [], None)
 
     def _app_failed(self) -> None:
-        if self.phase is CONNECTING:
+        if self.phase is CONNECTING or self.phase is RESPONDING:
+            # Nothing was written yet (a denial response is sent whole).
             self._respond_and_close(500, [], None)
         elif self.phase is OPEN:
             self._close(1011, "")
-        elif self.phase is RESPONDING:
-            self.phase = CLOSED
-            self.transport.close()
 
     # -- Small things -------------------------------------------------------------
 

@@ -674,3 +674,48 @@ def test_access_log_and_app_traceback() -> None:
     assert any(line.endswith('"WebSocket /room?x=1" [closed 1011]') for line in lines)
     failures = [record for record in errors.records if record.exc_info]
     assert failures and failures[0].exc_info[0] is ValueError
+
+
+def test_frames_sent_with_the_handshake_are_not_lost(server_kind: str) -> None:
+    with running_server(echo_app, server_kind) as (host, port):
+        sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        # The request and a first frame in one write: the server must keep the frame for after the accept.
+        sock.sendall(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            + frame(0x1, b"early bird")
+        )
+        data = b""
+        while not data.endswith(b"early bird"):
+            chunk = sock.recv(4096)
+            assert chunk, f"closed after {data!r}"
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 101 ")
+        assert b"\r\n\r\n\x81\x0aearly bird" in data
+        sock.close()
+
+
+def test_accepting_a_subprotocol_not_offered_is_500(server_kind: str, request: pytest.FixtureRequest) -> None:
+    uvicorn_fails(request, server_kind, "uvicorn sends a 101 with a subprotocol the client never offered")
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": "unoffered"})
+
+    with running_server(app, server_kind) as (host, port):
+        client = RawClient(host, port)
+        client.close()
+        assert client.status == 500
+
+
+def test_denial_response_with_invalid_header_is_500(server_kind: str, request: pytest.FixtureRequest) -> None:
+    uvicorn_fails(request, server_kind, "uvicorn drops TCP without any response when the app's denial response is invalid")
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 404, "headers": [(b"x-bad", b"a\r\nb")]})
+        await send({"type": "websocket.http.response.body", "body": b"gone"})
+
+    with running_server(app, server_kind) as (host, port):
+        client = RawClient(host, port)
+        client.close()
+        assert client.status == 500
