@@ -96,6 +96,8 @@ class Route:
         self.slashes = self.pattern.slashes
         self.endpoint = endpoint
         self.name = name or getattr(endpoint, "__name__", None)
+        if isinstance(methods, str):
+            methods = [methods]
         allowed = {m.upper() for m in (methods or ("GET",))}
         if "GET" in allowed:
             allowed.add("HEAD")
