@@ -180,7 +180,7 @@ class WebSocket:
             if self.app_state is CONNECTING:
                 raise RuntimeError("accept() the connection before sending")
             raise connection_closed(self.close_code or 1006, self.close_reason or "")
-        if type(message) is str:
+        if isinstance(message, str):
             event = {"type": "websocket.send", "text": message}
         elif isinstance(message, (bytes, bytearray, memoryview)):
             event = {"type": "websocket.send", "bytes": bytes(message)}
@@ -263,7 +263,8 @@ async def run_handler(
 
     The connection closes with 1000 when the handler returns and with 1011
     when it raises (traceback logged). A ConnectionClosed escaping the handler
-    is the peer having gone away, not a bug: no traceback.
+    because this connection is closed is the peer having gone away, not a
+    bug: no traceback.
     """
     try:
         if accept:
@@ -273,7 +274,12 @@ async def run_handler(
         else:
             await handler(websocket)
     except ConnectionClosed:
-        websocket._lost()
+        if not websocket.open:
+            return
+        # Raised by some other connection the handler used: a bug like any other.
+        logger.exception("error in WebSocket handler for %s", websocket.scope.get("path"))
+        await websocket.close(1011)
+        return
     except Exception:
         logger.exception("error in WebSocket handler for %s", websocket.scope.get("path"))
         await websocket.close(1011)

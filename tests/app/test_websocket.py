@@ -244,3 +244,27 @@ def test_server_send_errors_become_connection_closed() -> None:
         assert info.value.code == 1006 and ws.closed
 
     asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+
+
+def test_connection_closed_from_another_connection_is_a_handler_error() -> None:
+    """Only this connection being closed ends the handler quietly; any other ConnectionClosed is a bug: 1011."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def handler(websocket: WebSocket) -> None:
+        raise asgiws.ConnectionClosedError(1006, "")
+
+    async def main() -> None:
+        from asgiws.app.websocket import run_handler
+
+        with captured_log("asgiws.app") as records:
+            await run_handler(handler, WebSocket(_scope(), receive, send), pass_path=False)
+        assert len(records) == 1
+
+    asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+    assert sent[-1] == {"type": "websocket.close", "code": 1011, "reason": ""}
