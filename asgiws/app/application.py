@@ -48,8 +48,16 @@ class State:
         self.__dict__.update(values or {})
 
 
-async def _call_hook(hook: Hook) -> None:
-    result = hook()
+async def _call_hook(hook: Hook, state: dict[str, Any]) -> None:
+    """Run a startup/shutdown hook; one taking an argument gets the lifespan state."""
+    try:
+        inspect.signature(hook).bind(state)
+    except TypeError:
+        result = hook()
+    except ValueError:  # no signature to inspect (some builtins)
+        result = hook()
+    else:
+        result = hook(state)  # type: ignore[call-arg]
     if inspect.isawaitable(result):
         await result
 
@@ -103,14 +111,22 @@ class App:
         await self.router(scope, receive, send)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """ASGI lifespan: hooks run in order; a failing one fails startup (its error is logged)."""
+        """ASGI lifespan: hooks run in order; a failing one fails startup (its error is logged).
+
+        Hooks taking one argument get the lifespan state dict: what they put
+        in it, the server copies into every request's ``request.state``
+        (ASGI "state" extension; a private dict on servers without it).
+        """
+        state = scope.get("state")
+        if state is None:
+            state = {}
         started = False
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
                     for hook in self.startup_handlers:
-                        await _call_hook(hook)
+                        await _call_hook(hook, state)
                 except BaseException as exc:
                     logger.exception("application startup failed")
                     await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__} during startup"})
@@ -123,7 +139,7 @@ class App:
                 try:
                     if started:
                         for hook in self.shutdown_handlers:
-                            await _call_hook(hook)
+                            await _call_hook(hook, state)
                 except Exception as exc:
                     logger.exception("application shutdown failed")
                     await send({"type": "lifespan.shutdown.failed", "message": f"{type(exc).__name__} during shutdown"})
@@ -150,7 +166,7 @@ class App:
         self.user_middleware.insert(0, Middleware(cls, *args, **kwargs))
 
     def add_event_handler(self, event: str, handler: Hook) -> None:
-        """Run `handler` (sync or async, no arguments) on "startup" or "shutdown"."""
+        """Run `handler` (sync or async; no argument, or the lifespan state) on "startup" or "shutdown"."""
         if event == "startup":
             self.startup_handlers.append(handler)
         elif event == "shutdown":

@@ -113,6 +113,11 @@ class WebSocket:
     headers = request_headers  # Starlette's name
 
     @property
+    def state(self) -> dict[str, Any]:
+        """This connection's copy of the lifespan state (ASGI "state" extension)."""
+        return self.scope.setdefault("state", {})
+
+    @property
     def remote_address(self) -> tuple[str, int] | None:
         client = self.scope.get("client")
         return tuple(client) if client is not None else None  # type: ignore[return-value]

@@ -163,3 +163,28 @@ def test_decorators_fill_the_declarative_route_list() -> None:
     assert kinds == [("Route", "/a"), ("Route", "/b"), ("WebSocketRoute", "/c"), ("Mount", "/d")]
     assert app.routes[0].methods == {"GET", "HEAD", "POST"}
     assert call(app, http_scope("POST", "/a"))[2] == b"a"
+
+
+def test_lifespan_state_reaches_requests_and_websockets(server_kind: str) -> None:
+    app = App()
+
+    @app.on_startup
+    async def open_pool(state: dict) -> None:
+        state["pool"] = "pool-1"
+
+    @app.get("/pool")
+    async def pool(request: Request) -> str:
+        return request.state["pool"]
+
+    @app.websocket("/pool")
+    async def ws_pool(websocket: Any) -> None:
+        await websocket.send(websocket.state["pool"])
+
+    with running_server(app, server_kind, lifespan="on") as (host, port):
+        assert httpx.get(f"http://{host}:{port}/pool", timeout=10).text == "pool-1"
+
+        async def client() -> str:
+            async with connect(f"ws://{host}:{port}/pool") as ws:
+                return await ws.recv()
+
+        assert run(client()) == "pool-1"
