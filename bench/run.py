@@ -90,12 +90,35 @@ def run_load_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str]]
                        log_dir: Path, ceiling: bool) -> dict[str, dict[str, list[dict]]]:
     """Throughput scenarios against long-lived servers, repeats interleaved across servers.
 
-    With ``ceiling``, each WebSocket scenario also runs once against
-    ceiling_echo.py: the most the load generator can measure.
+    With ``ceiling``, WebSocket scenarios also run against ceiling_echo.py,
+    in the same rotation: the most the load generator can measure.
     """
     runs: dict[str, dict[str, list[dict]]] = {s.name: {label: [] for label, _ in servers} for s in scenarios}
     if not scenarios:
         return runs
+    with ExitStack() as stack:
+        running: dict[str, ServerProcess] = {}
+        for scenario in scenarios:
+            print(f"{scenario.name}: {scenario.title}", file=sys.stderr)
+            rotation = list(servers)
+            if ceiling and scenario.kind == "ws":
+                rotation.append((CEILING, CEILING))
+                runs[scenario.name][CEILING] = []
+            for repeat in range(timing.repeats):
+                for label, name in rotation:
+                    server = running.get(label)
+                    if server is None or not server.alive():
+                        if server is not None:
+                            print(f"  {label} died; restarting:\n{server.log_tail()}", file=sys.stderr)
+                        try:
+                            server = running[label] = stack.enter_context(ServerProcess(name, app, log_dir))
+                        except RuntimeError as exc:
+                            print(f"  {label:>10}: FAILED to start: {exc}", file=sys.stderr)
+                            continue
+                    result = attempt(scenario, server, timing, label)
+                    if result is not None:
+                        runs[scenario.name][label].append(result)
+    return runs
     with ExitStack() as stack:
         running = {label: stack.enter_context(ServerProcess(name, app, log_dir)) for label, name in servers}
         for scenario in scenarios:
@@ -105,7 +128,11 @@ def run_load_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str]]
                     server = running[label]
                     if not server.alive():
                         print(f"  {label} died; restarting:\n{server.log_tail()}", file=sys.stderr)
-                        server = running[label] = stack.enter_context(ServerProcess(name, app, log_dir))
+                        try:
+                            server = running[label] = stack.enter_context(ServerProcess(name, app, log_dir))
+                        except RuntimeError as exc:
+                            print(f"  {label:>10}: FAILED to start: {exc}", file=sys.stderr)
+                            continue
                     result = attempt(scenario, server, timing, label)
                     if result is not None:
                         runs[scenario.name][label].append(result)
@@ -119,11 +146,11 @@ def run_load_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str]]
 
 def run_memory_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str]], app: str, timing: Timing,
                          log_dir: Path) -> dict[str, dict[str, list[dict]]]:
-    """RSS scenarios: a fresh server process for each measurement."""
+    """RSS scenarios: a fresh server process for each measurement, repeats interleaved."""
     runs: dict[str, dict[str, list[dict]]] = {s.name: {label: [] for label, _ in servers} for s in scenarios}
     for scenario in scenarios:
         print(f"{scenario.name}: {scenario.title} ({timing.idle_connections} connections)", file=sys.stderr)
-        for label, name in servers:
+        for label, name in servers * timing.repeats:
             try:
                 server = ServerProcess(name, app, log_dir).start()
             except RuntimeError as exc:
@@ -198,10 +225,10 @@ def main(argv: list[str] | None = None) -> int:
                                 load_before[0], os.getloadavg()[0], took),
             "timing": f"{timing.warmup:g} s warm-up then {timing.duration:g} s measured, {timing.repeats} repeats "
                       f"interleaved across servers, median reported; RSS rows: {timing.idle_connections} idle "
-                      "connections on a fresh server, measured once",
+                      f"connections on a fresh server each time, {timing.repeats} repeats, median reported",
             "WebSocket load": "picows client on uvloop, compression not offered (picows has no permessage-deflate); "
                               "every message timestamped, p99 of send-to-echo round trips; its ceiling is measured "
-                              "once per scenario against `bench/ceiling_echo.py` (a picows echo server, no ASGI) "
+                              "in the same rotation against `bench/ceiling_echo.py` (a picows echo server, no ASGI) "
                               "on the server core",
             "HTTP load": "`wrk -t1 -c64 --latency`, keep-alive; p99 from its latency distribution",
             "RSS": "VmRSS from /proc/PID/status before and after opening the idle connections (raw-socket "
