@@ -676,9 +676,11 @@ def test_access_log_and_app_traceback() -> None:
     assert failures and failures[0].exc_info[0] is ValueError
 
 
-def test_frames_sent_with_the_handshake_are_not_lost(server_kind: str) -> None:
+def test_frames_sent_with_the_handshake_are_not_lost(server_kind: str, request: pytest.FixtureRequest) -> None:
+    uvicorn_fails(request, server_kind, "uvicorn never processes a frame that came in the same read as the request")
     with running_server(echo_app, server_kind) as (host, port):
-        sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        # The expected failure is a hang: do not wait long for it.
+        sock = socket.create_connection((host, port), timeout=2 if server_kind == "uvicorn" else TIMEOUT)
         # The request and a first frame in one write: the server must keep the frame for after the accept.
         sock.sendall(
             b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
