@@ -414,6 +414,10 @@ class WebSocketProtocol(asyncio.Protocol):
         self.timer = None
         if self.phase is not OPEN:
             return
+        if self.read_paused:
+            # The app is behind, not the peer: its pong could not be read anyway.
+            self._schedule_ping()
+            return
         self.ping_payload = payload = os.urandom(4)
         self.transport.write(self.conn.send_ping(payload))
         timeout = self.config.ws_ping_timeout
@@ -423,6 +427,10 @@ class WebSocketProtocol(asyncio.Protocol):
     def _ping_timed_out(self) -> None:
         self.timer = None
         if self.phase is not OPEN:
+            return
+        if self.read_paused:
+            # The pong may be waiting behind messages the app has not read.
+            self._schedule_ping()
             return
         error_logger.info("%s - WebSocket keepalive ping timeout", self._client())
         self.transport.write(self.conn.send_close(1011, "keepalive ping timeout"))
