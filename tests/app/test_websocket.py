@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed as ClientConnectionClosed
 from websockets.exceptions import InvalidStatus
 
 import asgiws
-from asgiws.app import App, WebSocket, websocket_app
+from asgiws.app import App, WebSocket, WebSocketRoute, websocket_app
 from tests.app.wire import captured_log, run
 from tests.conftest import running_server
 
@@ -268,3 +268,45 @@ def test_connection_closed_from_another_connection_is_a_handler_error() -> None:
 
     asyncio.run(asyncio.wait_for(main(), TIMEOUT))
     assert sent[-1] == {"type": "websocket.close", "code": 1011, "reason": ""}
+
+
+def test_recv_can_be_cancelled_as_in_the_seeds_consumer_and_producer_pattern(server_kind: str) -> None:
+    """The seed's "both" handler races recv() against a producer and cancels the loser each turn."""
+
+    async def both(websocket: WebSocket, path: str) -> None:
+        ticks = 0
+
+        async def producer() -> str:
+            await asyncio.sleep(0.001)
+            return "tick"
+
+        while True:
+            listener_task = asyncio.ensure_future(websocket.recv())
+            producer_task = asyncio.ensure_future(producer())
+            done, pending = await asyncio.wait([listener_task, producer_task], return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            if listener_task in done:
+                message = listener_task.result()
+                if message is None:
+                    break
+                await websocket.send(f"echo {message}")
+            if producer_task in done and ticks < 5:  # few: the client stops reading at the end
+                ticks += 1
+                await websocket.send(producer_task.result())
+
+    with running_server(App(routes=[WebSocketRoute("/", both)]), server_kind) as (host, port):
+
+        async def client() -> None:
+            async with connect(f"ws://{host}:{port}/") as ws:
+                echoes = []
+                for i in range(20):
+                    await ws.send(str(i))
+                    await asyncio.sleep(0.002)
+                while len(echoes) < 20:
+                    message = await ws.recv()
+                    if message.startswith("echo"):
+                        echoes.append(message)
+                assert echoes == [f"echo {i}" for i in range(20)]
+
+        run(client())
