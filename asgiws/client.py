@@ -422,8 +422,7 @@ class ClientConnection(asyncio.Protocol):
             # The server is unresponsive: fail the connection (1011, as websockets does).
             self.transport.write(self.conn.send_close(1011, "keepalive ping timeout"))  # type: ignore[union-attr]
             self.close_code, self.close_reason = 1011, "keepalive ping timeout"
-            self._wake()
-        self.transport.abort()
+        self.transport.abort()  # connection_lost wakes recv()
 
     # -- closing ----------------------------------------------------------------------
 
