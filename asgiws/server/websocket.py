@@ -10,11 +10,11 @@ sends.
 
 Per connection there is no task besides the app's own and at most one timer
 at a time: the keep-alive ping, then the pong deadline, then (once a close
-frame is sent) the close deadline. Received messages wait in a deque; beyond
-`ws_max_queue` of them reading pauses until the app catches up; a message
-for an app already waiting in `receive` goes straight to it, so the deque
-exists only while messages wait. `send`
-waits while the transport's write buffer is over its high-water mark.
+frame is sent) the close deadline. A message for an app already waiting in
+`receive` goes straight to it; others wait in a deque that exists only while
+messages wait, and beyond `ws_max_queue` of them reading pauses until the app
+catches up. `send` waits while the transport's write buffer is over its
+high-water mark (asyncio's pause_writing / resume_writing).
 """
 
 from __future__ import annotations
@@ -313,12 +313,11 @@ class WebSocketProtocol(asyncio.Protocol):
             if not message.get("more_body", False):
                 self._respond_and_close(status, headers, b"".join(body))
             return
-        # CLOSING or CLOSED (or a denial response already sent).
+        # CLOSING or CLOSED (or a denial response already sent): ASGI spec 2.4 wants an OSError.
         if kind in ("websocket.send", "websocket.close", "websocket.accept"):
-            disconnect = self.disconnect
-            if disconnect is not None:
-                raise connection_closed(disconnect["code"], disconnect["reason"])
-            raise connection_closed(1006)
+            if self.disconnect is None and self.conn is not None and self.conn.close_sent is not None:
+                raise connection_closed(*self.conn.close_sent)  # the app's own close
+            raise connection_closed(*self._disconnect_args())
         raise RuntimeError(f"Unexpected ASGI message {kind!r} on a closed WebSocket")
 
     async def _drain(self) -> None:
@@ -329,8 +328,7 @@ class WebSocketProtocol(asyncio.Protocol):
                 waiter = self.drain_waiter = self.loop.create_future()
             await waiter
         if self.phase is CLOSED and self.transport.is_closing():
-            disconnect = self.disconnect
-            raise connection_closed(disconnect["code"], disconnect["reason"]) if disconnect else connection_closed()
+            raise connection_closed(*self._disconnect_args())
 
     # -- Opening handshake ----------------------------------------------------
 
