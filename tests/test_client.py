@@ -437,11 +437,12 @@ def test_ping_pong(kind: str) -> None:
                 first = await ws.ping()
                 second = await ws.ping(b"custom")
                 latency = await second
+                attribute = ws.latency
                 pending = await ws.ping(b"again")
                 with pytest.raises(RuntimeError):  # same payload as a ping still unanswered
                     await ws.ping(b"again")
                 await pending
-                return first.done(), first.result(), latency, ws.latency
+                return first.done(), first.result(), latency, attribute
 
     first_done, first_latency, latency, attribute = run(main())
     assert first_done  # a pong acknowledges every earlier ping
