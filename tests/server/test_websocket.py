@@ -721,3 +721,31 @@ def test_denial_response_with_invalid_header_is_500(server_kind: str, request: p
         client = RawClient(host, port)
         client.close()
         assert client.status == 500
+
+
+# -- TLS ----------------------------------------------------------------------------------------------
+
+
+def test_echo_over_tls(server_kind: str, tmp_path: Any) -> None:
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certificate.cert_chain_pems[0].write_to_path(certfile)
+    certificate.private_key_pem.write_to_path(keyfile)
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    authority.configure_trust(context)
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"wss://{host}:{port}/", ssl=context) as ws:
+            await ws.send("secret")
+            assert await ws.recv() == "secret"
+            await ws.send(b"\x00" * 100_000)
+            assert await ws.recv() == b"\x00" * 100_000
+
+    settings = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
+    with running_server(echo_app, server_kind, **settings) as (host, port):
+        run(client(host, port))
