@@ -16,19 +16,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Iterable
+import weakref
+from typing import Any, Iterable, Protocol
 
 from ..protocol.errors import ConnectionClosed
-from .websocket import WebSocket
 
 __all__ = ["broadcast"]
 
 logger = logging.getLogger("asgiws.app")
 
 
-def _finished(task: asyncio.Task[None], websocket: WebSocket) -> None:
-    if websocket._broadcast_pending is task:
-        websocket._broadcast_pending = None
+class Connection(Protocol):
+    """What broadcast needs: the framework's `WebSocket`, or any connection like it."""
+
+    @property
+    def open(self) -> bool: ...
+
+    async def send(self, message: str | bytes) -> None: ...
+
+
+# The broadcast send in flight per connection; entries vanish with their connections.
+_pending: weakref.WeakKeyDictionary[Any, asyncio.Task[None]] = weakref.WeakKeyDictionary()
+
+
+def _finished(task: asyncio.Task[None]) -> None:
     if task.cancelled():
         return
     exc = task.exception()
@@ -36,7 +47,7 @@ def _finished(task: asyncio.Task[None], websocket: WebSocket) -> None:
         logger.error("broadcast send failed", exc_info=exc)
 
 
-def broadcast(connections: Iterable[WebSocket], message: str | bytes) -> int:
+def broadcast(connections: Iterable[Connection], message: str | bytes) -> int:
     """Start sending `message` to every open connection in `connections`.
 
     Returns how many connections the message was handed to; the others were
@@ -45,15 +56,16 @@ def broadcast(connections: Iterable[WebSocket], message: str | bytes) -> int:
     if not isinstance(message, (str, bytes)):
         raise TypeError(f"broadcast messages are str or bytes, not {type(message).__name__}")
     loop = asyncio.get_running_loop()
+    pending = _pending
     sent = 0
-    for websocket in connections:
-        if not websocket.open:
+    for connection in connections:
+        if not connection.open:
             continue
-        pending = websocket._broadcast_pending
-        if pending is not None and not pending.done():
+        busy = pending.get(connection)
+        if busy is not None and not busy.done():
             continue
-        task = loop.create_task(websocket.send(message))
-        websocket._broadcast_pending = task  # also keeps the task alive
-        task.add_done_callback(lambda t, ws=websocket: _finished(t, ws))
+        task = loop.create_task(connection.send(message))
+        task.add_done_callback(_finished)
+        pending[connection] = task  # also keeps the task alive until it is done
         sent += 1
     return sent

@@ -116,7 +116,10 @@ class Route:
                 result = await loop.run_in_executor(None, functools.partial(self.endpoint, request))
             response = to_response(result)
         except HTTPException as exc:
-            response = PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+            if exc.status_code in (204, 304):  # statuses without a body (RFC 9110 15.3.5, 15.4.5)
+                response = Response(status_code=exc.status_code, headers=exc.headers)
+            else:
+                response = PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
         except Exception:
             # The traceback goes to the log; the client only learns it was our fault.
             logger.exception("error in HTTP handler for %s %s", scope.get("method"), scope.get("path"))

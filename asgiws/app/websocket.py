@@ -58,7 +58,6 @@ class WebSocket:
         "_path",
         "_headers",
         "_query",
-        "_broadcast_pending",
         "__weakref__",
     )
 
@@ -78,7 +77,6 @@ class WebSocket:
         self._path: str | None = None
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
-        self._broadcast_pending: Any = None  # the broadcast() send in flight, if any
 
     # -- what the handler reads about the request ---------------------------
 

@@ -116,3 +116,22 @@ def test_broadcast_skips_closed_and_busy_connections() -> None:
 def test_broadcast_rejects_other_types() -> None:
     with pytest.raises(TypeError):
         broadcast([], 42)  # type: ignore[arg-type]
+
+
+def test_broadcast_takes_any_connection_with_open_and_send() -> None:
+    class Client:
+        open = True
+
+        def __init__(self) -> None:
+            self.received: list[str | bytes] = []
+
+        async def send(self, message: str | bytes) -> None:
+            self.received.append(message)
+
+    async def main() -> list[Client]:
+        clients = [Client(), Client()]
+        assert broadcast(clients, b"bin") == 2
+        await asyncio.sleep(0)
+        return clients
+
+    assert [c.received for c in asyncio.run(main())] == [[b"bin"], [b"bin"]]
