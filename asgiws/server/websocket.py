@@ -102,7 +102,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.scope: dict[str, Any] = {}
-        self.request: UpgradeRequest = None  # type: ignore[assignment]  # the validated handshake
+        self.request: UpgradeRequest | None = None  # the validated handshake, until answered
         self.conn: WebSocketConnection = None  # type: ignore[assignment]  # created at accept
         self.phase = CONNECTING
         self.max_queue: int = config.ws_max_queue if config.ws_max_queue is not None else 1 << 62
@@ -336,6 +336,7 @@ class WebSocketProtocol(asyncio.Protocol):
         if self.transport.is_closing():
             raise connection_closed(*self._disconnect_args())
         config = self.config
+        assert self.request is not None
         response, extensions = accept_response(
             self.request,
             subprotocol=subprotocol,
@@ -343,6 +344,7 @@ class WebSocketProtocol(asyncio.Protocol):
             compression=DEFLATE if config.ws_per_message_deflate else None,
         )
         self.conn = WebSocketConnection(Side.SERVER, extensions=extensions, max_size=config.ws_max_size)
+        self.request = None
         self.phase = OPEN
         self.transport.write(response)
         self._log_access("[accepted]")
@@ -364,6 +366,7 @@ class WebSocketProtocol(asyncio.Protocol):
         response = reject_response(status, body, self.server_state.default_headers + headers)
         self.phase = CLOSED
         self.response = None
+        self.request = None
         self._log_access(status)
         if not self.transport.is_closing():
             self.transport.write(response)
