@@ -1,12 +1,8 @@
-"""The `asgiws` command line (`asgiws module:attr` and `python -m asgiws`)."""
+"""The `asgiws` command line (`asgiws module:attr` and `python -m asgiws`); see asgiws.server.cli."""
 
 import sys
 
-
-def main(argv: list[str] | None = None) -> int:
-    print("usage: asgiws MODULE:ATTR [options]  (the server is being built)", file=sys.stderr)
-    return 2
-
+from .server.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())
