@@ -1,11 +1,13 @@
 """`broadcast()`: one message to many WebSocket connections, never waiting on the slowest.
 
-Policy for slow clients: each connection gets its own send task, started at
-once, so the call itself returns immediately. A connection whose send from
-an earlier broadcast is still in flight (its client is not reading fast
-enough) *skips* this message -- it is not queued -- so a slow client costs at
-most one pending message of memory and never delays the others. Closed
-connections are skipped too. Use ``ws.send()`` yourself when every message
+Policy for slow clients: the call returns at once; each connection has its
+own small outbox, drained by its own task, so one client that does not read
+never delays the others. A connection may have up to `max_pending` broadcast
+messages waiting (default 32: a burst of messages reaches a healthy client
+whole and in order); beyond that, further messages are *skipped* for that
+connection -- dropped, not queued -- so a stuck client costs a bounded amount
+of memory (the waiting messages are shared by all outboxes, not copied).
+Closed connections are skipped. Use ``await ws.send()`` when every message
 must arrive, and close clients that fall behind if your application needs it.
 
 It is a plain function, like websockets' ``broadcast``: call it from async
@@ -15,6 +17,7 @@ code or from a callback, in the thread running the event loop.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import weakref
 from typing import Any, Iterable, Protocol
@@ -35,37 +38,59 @@ class Connection(Protocol):
     async def send(self, message: str | bytes) -> None: ...
 
 
-# The broadcast send in flight per connection; entries vanish with their connections.
-_pending: weakref.WeakKeyDictionary[Any, asyncio.Task[None]] = weakref.WeakKeyDictionary()
+MAX_PENDING = 32
 
 
-def _finished(task: asyncio.Task[None]) -> None:
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if exc is not None and not isinstance(exc, ConnectionClosed):
-        logger.error("broadcast send failed", exc_info=exc)
+class _Outbox:
+    """Broadcast messages waiting for one connection, and the task sending them."""
+
+    __slots__ = ("messages", "task")
+
+    def __init__(self) -> None:
+        self.messages: collections.deque[str | bytes] = collections.deque()
+        self.task: asyncio.Task[None] | None = None
 
 
-def broadcast(connections: Iterable[Connection], message: str | bytes) -> int:
-    """Start sending `message` to every open connection in `connections`.
+# One outbox per connection; entries vanish with their connections.
+_outboxes: weakref.WeakKeyDictionary[Any, _Outbox] = weakref.WeakKeyDictionary()
 
-    Returns how many connections the message was handed to; the others were
-    closed or still busy with a previous broadcast (see the module's policy).
+
+async def _drain(connection: Connection, outbox: _Outbox) -> None:
+    messages = outbox.messages
+    try:
+        while messages:
+            await connection.send(messages.popleft())
+    except ConnectionClosed:
+        messages.clear()
+    except Exception:
+        messages.clear()
+        logger.exception("broadcast send failed")
+
+
+def broadcast(connections: Iterable[Connection], message: str | bytes, max_pending: int = MAX_PENDING) -> int:
+    """Send `message` to every open connection in `connections`, without waiting.
+
+    Returns how many connections the message was queued for; the others were
+    closed or already had `max_pending` messages waiting (see the policy above).
     """
     if not isinstance(message, (str, bytes)):
         raise TypeError(f"broadcast messages are str or bytes, not {type(message).__name__}")
     loop = asyncio.get_running_loop()
-    pending = _pending
+    outboxes = _outboxes
     sent = 0
     for connection in connections:
         if not connection.open:
             continue
-        busy = pending.get(connection)
-        if busy is not None and not busy.done():
+        outbox = outboxes.get(connection)
+        if outbox is None:
+            outbox = outboxes[connection] = _Outbox()
+        messages = outbox.messages
+        if len(messages) >= max_pending:
             continue
-        task = loop.create_task(connection.send(message))
-        task.add_done_callback(_finished)
-        pending[connection] = task  # also keeps the task alive until it is done
+        messages.append(message)
+        task = outbox.task
+        if task is None or task.done():
+            # The task holds the connection, so its outbox lives while sending.
+            outbox.task = loop.create_task(_drain(connection, outbox))
         sent += 1
     return sent

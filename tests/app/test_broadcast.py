@@ -41,7 +41,7 @@ def make_app() -> App:
             await asyncio.sleep(0.01)
         counts = []
         for i in range(MESSAGES):
-            counts.append(broadcast(subscribers, i.to_bytes(4, "big") + PAYLOAD))
+            counts.append(broadcast(subscribers, i.to_bytes(4, "big") + PAYLOAD, max_pending=2))
             # The fast subscriber acknowledges each message; the slow one never reads.
             await state["acks"].get()
         await websocket.send(json.dumps(counts))
@@ -80,8 +80,9 @@ def test_slow_client_does_not_hold_up_the_others(server_kind: str) -> None:
         run(client(), timeout=30)
 
 
-def test_broadcast_skips_closed_and_busy_connections() -> None:
+def test_broadcast_skips_closed_connections_and_full_outboxes() -> None:
     sent: list[tuple[int, Any]] = []
+
     async def main() -> None:
         gate = asyncio.Event()
 
@@ -100,17 +101,43 @@ def test_broadcast_skips_closed_and_busy_connections() -> None:
         for ws in (fast, busy, closed):
             await ws.accept()
         await closed.close()
-        assert broadcast([fast, busy, closed], "one") == 2
+        assert broadcast([fast, busy, closed], "one", max_pending=1) == 2
+        await asyncio.sleep(0.01)  # busy is now stuck sending "one"
+        assert broadcast([fast, busy, closed], "two", max_pending=1) == 2  # waits in busy's outbox
         await asyncio.sleep(0.01)
-        assert broadcast([fast, busy, closed], "two") == 1  # busy is still sending "one"
+        assert broadcast([fast, busy, closed], "three", max_pending=1) == 1  # busy's outbox is full
         gate.set()
         await asyncio.sleep(0.01)
-        assert broadcast([fast, busy, closed], "three") == 2
+        assert broadcast([fast, busy, closed], "four", max_pending=1) == 2
         await asyncio.sleep(0.01)
 
     asyncio.run(asyncio.wait_for(main(), 10))
-    messages = [(i, text) for i, text in sent if text]
-    assert sorted(messages) == [(0, "one"), (0, "three"), (0, "two"), (1, "one"), (1, "three")]
+    assert [text for i, text in sent if i == 0 and text] == ["one", "two", "three", "four"]
+    assert [text for i, text in sent if i == 1 and text] == ["one", "two", "four"]
+    assert not [text for i, text in sent if i == 2 and text]
+
+
+def test_a_burst_reaches_a_healthy_client_whole_and_in_order() -> None:
+    """Many broadcasts without yielding in between (messages already queued by the server) lose nothing."""
+    received: list[str] = []
+
+    async def main() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "websocket.connect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "websocket.send":
+                received.append(message["text"])
+                await asyncio.sleep(0)
+
+        ws = WebSocket({"type": "websocket", "path": "/", "headers": []}, receive, send)
+        await ws.accept()
+        for i in range(20):
+            assert broadcast([ws], str(i)) == 1
+        await asyncio.sleep(0.05)
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+    assert received == [str(i) for i in range(20)]
 
 
 def test_broadcast_rejects_other_types() -> None:
