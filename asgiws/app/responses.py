@@ -8,6 +8,7 @@ subclasses render their body once, at construction. `StreamingResponse` and
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import stat
@@ -34,6 +35,15 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 # Statuses that never carry a body, so no Content-Length either (RFC 9110 8.6).
 _NO_BODY = frozenset((204, 304))
+_NO_NAMES: frozenset[bytes] = frozenset()
+
+
+@functools.lru_cache(maxsize=64)
+def _content_type(media_type: str, charset: str) -> bytes:
+    """The Content-Type value: text types say their charset."""
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        media_type += "; charset=" + charset
+    return media_type.encode("latin-1")
 
 
 class Response:
@@ -66,8 +76,9 @@ class Response:
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         raw: list[tuple[bytes, bytes]] = []
-        given: set[bytes] = set()
+        given: frozenset[bytes] | set[bytes] = _NO_NAMES
         if headers:
+            given = set()
             for name, value in headers.items():
                 key = name.lower().encode("latin-1")
                 given.add(key)
@@ -79,12 +90,9 @@ class Response:
             and self.status_code not in _NO_BODY
             and self.status_code >= 200
         ):
-            raw.append((b"content-length", str(len(body)).encode("latin-1")))
-        media_type = self.media_type
-        if media_type is not None and b"content-type" not in given:
-            if media_type.startswith("text/") and "charset=" not in media_type.lower():
-                media_type += "; charset=" + self.charset
-            raw.append((b"content-type", media_type.encode("latin-1")))
+            raw.append((b"content-length", b"%d" % len(body)))
+        if self.media_type is not None and b"content-type" not in given:
+            raw.append((b"content-type", _content_type(self.media_type, self.charset)))
         self.raw_headers = raw
 
     @property
