@@ -234,7 +234,7 @@ class HTTPProtocol(asyncio.Protocol):
         app = self.app
         limit = self.limit_concurrency
         state = self.server_state
-        if limit is not None and (len(state.connections) > limit or len(state.tasks) >= limit):
+        if limit is not None and (len(state.connections) >= limit or len(state.tasks) >= limit):
             app = service_unavailable
             logger.warning("Exceeded concurrency limit.")
         self.cycle = cycle = RequestResponseCycle(self, scope, request)
@@ -270,7 +270,7 @@ class HTTPProtocol(asyncio.Protocol):
         }
         state = self.server_state
         limit = self.limit_concurrency
-        if limit is not None and (len(state.connections) > limit or len(state.tasks) >= limit):
+        if limit is not None and (len(state.connections) >= limit or len(state.tasks) >= limit):
             logger.warning("Exceeded concurrency limit.")
             self.transport.write(_plain_response(503))
             self.transport.close()
