@@ -486,7 +486,21 @@ def _header_pairs(headers: HeadersLike | None) -> list[tuple[str, str]]:
 
 
 class Connect:
-    """What `connect()` returns: await it for a connection, or use it with `async with`."""
+    """Open a WebSocket connection to `uri` (ws:// or wss://).
+
+    ``ws = await connect(uri)`` or ``async with connect(uri) as ws``. Keywords:
+    `subprotocols` to offer; `additional_headers` (a mapping or pairs);
+    `origin`; `user_agent_header` (None: none sent); `compression`
+    ("deflate", the default, or None); `max_size` (16 MiB), `max_queue` (32),
+    `write_limit` (64 KiB); `open_timeout` (10 s), `ping_interval` and
+    `ping_timeout` (20 s), `close_timeout` (10 s); `ssl` (an SSLContext, or
+    True for the default context; implied by wss://), `server_hostname`;
+    `sock` (an already connected socket). None disables a limit or timeout.
+
+    Raises `InvalidStatus` (with `.status`) when the server refuses the
+    handshake, `HandshakeError` for any other invalid handshake, OSError when
+    the server cannot be reached, and TimeoutError past `open_timeout`.
+    """
 
     def __init__(
         self,
@@ -582,20 +596,5 @@ class Connect:
             await self.connection.close()
 
 
-def connect(uri: str, **kwargs: Any) -> Connect:
-    """Open a WebSocket connection to `uri` (ws:// or wss://).
-
-    ``ws = await connect(uri)`` or ``async with connect(uri) as ws``. Keywords:
-    `subprotocols` to offer; `additional_headers` (a mapping or pairs);
-    `origin`; `user_agent_header` (None: none sent); `compression`
-    ("deflate", the default, or None); `max_size` (16 MiB), `max_queue` (32),
-    `write_limit` (64 KiB); `open_timeout` (10 s), `ping_interval` and
-    `ping_timeout` (20 s), `close_timeout` (10 s); `ssl` (an SSLContext, or
-    True for the default context; implied by wss://), `server_hostname`;
-    `sock` (an already connected socket). None disables a limit or timeout.
-
-    Raises `InvalidStatus` (with `.status`) when the server refuses the
-    handshake, `HandshakeError` for any other invalid handshake, OSError when
-    the server cannot be reached, and TimeoutError past `open_timeout`.
-    """
-    return Connect(uri, **kwargs)
+#: ``connect(uri, **options)``: the name users call; see `Connect`.
+connect = Connect
