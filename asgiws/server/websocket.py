@@ -500,7 +500,7 @@ class WebSocketProtocol(asyncio.Protocol):
 
     def _target(self) -> str:
         scope = self.scope
-        path = scope.get("root_path", "") + scope.get("path", "")
+        path = scope.get("path", "")  # ASGI: it already includes root_path
         query = scope.get("query_string", b"")
         return f"{path}?{query.decode('latin-1')}" if query else path
 

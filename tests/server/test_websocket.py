@@ -749,3 +749,21 @@ def test_echo_over_tls(server_kind: str, tmp_path: Any) -> None:
     settings = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
     with running_server(echo_app, server_kind, **settings) as (host, port):
         run(client(host, port))
+
+
+def test_root_path_is_in_the_scope_path(server_kind: str) -> None:
+    seen: queue.Queue[Any] = queue.Queue()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.put((scope["root_path"], scope["path"], scope["query_string"]))
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/room?x=1"):
+            pass
+
+    with running_server(app, server_kind, root_path="/api") as (host, port):
+        run(client(host, port))
+    assert get(seen) == ("/api", "/api/room", b"x=1")
