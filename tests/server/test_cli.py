@@ -1,0 +1,55 @@
+"""The `asgiws` command line: --help documents the options; a bad app path is one line, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from asgiws.server.cli import build_parser, config_from_args
+
+OPTIONS = [
+    "--host", "--port", "--uds", "--fd", "--log-level", "--access-log", "--no-access-log", "--root-path",
+    "--proxy-headers", "--no-proxy-headers", "--forwarded-allow-ips", "--timeout-keep-alive",
+    "--timeout-graceful-shutdown", "--limit-concurrency", "--limit-max-requests", "--lifespan", "--loop",
+    "--ws-max-size", "--ws-max-queue", "--ws-ping-interval", "--ws-ping-timeout", "--ws-per-message-deflate",
+    "--ssl-keyfile", "--ssl-certfile", "--ssl-keyfile-password", "--headers", "--server-header",
+    "--no-server-header", "--date-header", "--no-date-header", "--factory", "--app-dir", "--workers", "--backlog",
+    "--timeout-request-head",
+]  # fmt: skip
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "asgiws", *args], capture_output=True, text=True, timeout=30)
+
+
+def test_help_documents_every_option():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for option in OPTIONS:
+        assert option in result.stdout, option
+
+
+@pytest.mark.parametrize("app", ["no_such_module_xyz:app", "asgiws:no_such_attribute", "missing_colon"])
+def test_unknown_app_is_a_one_line_error(app):
+    result = run_cli(app, "--port", "0")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Error loading ASGI app" in result.stderr
+
+
+def test_options_map_onto_config_keywords():
+    args = build_parser().parse_args(
+        ["m:app", "--no-access-log", "--limit-concurrency", "5", "--header", "X-A:1", "--ws-ping-interval", "none"]
+    )
+    settings = config_from_args(args)
+    assert settings["access_log"] is False
+    assert settings["limit_concurrency"] == 5
+    assert settings["headers"] == [("X-A", "1")]
+    assert settings["ws_ping_interval"] is None
+    import asgiws
+
+    settings.pop("app_dir")
+    asgiws.Config("m:app", **settings)  # every option is a Config keyword

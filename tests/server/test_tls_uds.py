@@ -1,0 +1,67 @@
+"""TLS (https scheme) and unix domain sockets, on asgiws and uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import running_server
+
+trustme = pytest.importorskip("trustme")
+
+
+async def scope_app(scope, receive, send):
+    body = f"{scope['scheme']} {scope['server']!r}".encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def test_tls_https_scheme(server_kind, tmp_path):
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with running_server(scope_app, server_kind, ssl_certfile=str(certfile), ssl_keyfile=str(keyfile)) as (host, port):
+        response = httpx.get(f"https://{host}:{port}/", verify=client_context)
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"https://{host}:{port}/")  # not trusted by default
+    assert response.status_code == 200
+    assert response.text.startswith("https ")
+
+
+@contextlib.contextmanager
+def serving_uds(kind: str, path: str):
+    if kind == "uvicorn":
+        import uvicorn as module
+    else:
+        import asgiws as module
+    server = module.Server(module.Config(scope_app, uds=path, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, f"{kind} did not start"
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        assert not thread.is_alive()
+
+
+def test_unix_socket(server_kind, tmp_path):
+    path = str(tmp_path / "server.sock")
+    with serving_uds(server_kind, path), httpx.Client(transport=httpx.HTTPTransport(uds=path)) as client:
+        response = client.get("http://localhost/")
+    assert response.status_code == 200
+    assert response.text.startswith("http ")
