@@ -214,6 +214,9 @@ class ClientConnection(asyncio.Protocol):
             [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in result.headers]
         )
         self.conn = WebSocketConnection(Side.CLIENT, extensions=result.extensions, max_size=self.max_size)
+        if self._opened.done():  # connect() gave up (open_timeout) in the meantime
+            self.transport.abort()
+            return
         self._schedule_ping()
         self._opened.set_result(None)
         if result.leftover:
@@ -394,7 +397,8 @@ class ClientConnection(asyncio.Protocol):
                 break
         if payload == self._keepalive:
             self._keepalive = None
-            self._schedule_ping()
+            if self.open:  # once closing, the timer is the close deadline: keep it
+                self._schedule_ping()
 
     # -- keep-alive ---------------------------------------------------------------------
 

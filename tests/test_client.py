@@ -471,6 +471,20 @@ def test_keepalive_timeout_closes_with_1011() -> None:
     assert run(main()) == (None, 1011, True)
 
 
+def test_close_deadline_survives_a_late_keepalive_pong() -> None:
+    """A pong arriving after close() must not replace the close deadline with a new ping timer."""
+
+    async def main() -> tuple[Any, ...]:
+        async with pong_only_websocket_server() as port:
+            ws = await asgiws.connect(f"ws://127.0.0.1:{port}/", ping_interval=0.001, close_timeout=0.2)
+            while ws.latency == 0 or ws._keepalive is None:  # pings flow, and one is in flight now
+                await asyncio.sleep(0)
+            await ws.close()  # the server never answers: the deadline drops TCP
+            return ws.closed, ws.close_code
+
+    assert run(main()) == (True, 1006)
+
+
 # -- Limits -----------------------------------------------------------------------
 
 
@@ -658,6 +672,32 @@ async def silent_websocket_server() -> AsyncIterator[int]:
         response, _ = accept_response(parse_upgrade_request("GET", "1.1", headers), compression=None)
         writer.write(response)
         await reader.read()  # until the client gives up
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def pong_only_websocket_server() -> AsyncIterator[int]:
+    """Accepts the handshake and answers pings, but never the client's close frame."""
+    from asgiws.protocol.connection import Side, WebSocketConnection
+    from asgiws.protocol.events import Ping
+    from asgiws.protocol.frames import Frame, Opcode, serialize_frame
+    from asgiws.protocol.handshake import accept_response, parse_upgrade_request
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")[1:-2]
+        headers = [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(b":") for line in lines)]
+        response, _ = accept_response(parse_upgrade_request("GET", "1.1", headers), compression=None)
+        writer.write(response)
+        conn = WebSocketConnection(Side.SERVER)
+        while data := await reader.read(65536):
+            for event in conn.receive_data(data):  # a ping may come in one read with the close
+                if isinstance(event, Ping):
+                    writer.write(serialize_frame(Frame(Opcode.PONG, event.payload), mask=False))
         writer.close()
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
