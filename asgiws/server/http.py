@@ -119,8 +119,15 @@ class HTTPProtocol(asyncio.Protocol):
         self.client: Any = None
         self.scheme = "http"
         self.cycle: RequestResponseCycle | None = None
-        self.head_timer: asyncio.TimerHandle | None = None
-        self.idle_timer: asyncio.TimerHandle | None = None
+        # One timer per connection serves both deadlines; it is re-armed only
+        # when it fires early, so a busy keep-alive connection allocates no
+        # timer per request.
+        self.timeout_request_head = config.timeout_request_head
+        self.timeout_keep_alive = config.timeout_keep_alive
+        self.head_deadline: float | None = None
+        self.idle_deadline: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0
         self.shutting_down = False
 
     # -- asyncio callbacks -------------------------------------------------
@@ -131,7 +138,9 @@ class HTTPProtocol(asyncio.Protocol):
         self.server, self.client = get_addresses(transport)
         self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
         self.server_state.connections.add(self)
-        self._arm_head_timer()
+        if self.timeout_request_head is not None:
+            self.head_deadline = deadline = self.loop.time() + self.timeout_request_head
+            self._schedule(deadline)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)
@@ -148,9 +157,7 @@ class HTTPProtocol(asyncio.Protocol):
         return None
 
     def data_received(self, data: bytes) -> None:
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-            self.idle_timer = None
+        self.idle_deadline = None
         try:
             self.parser.feed(data)
         except HTTPError:
@@ -204,9 +211,7 @@ class HTTPProtocol(asyncio.Protocol):
                 return
 
     def _on_request(self, request: Request) -> None:
-        if self.head_timer is not None:
-            self.head_timer.cancel()
-            self.head_timer = None
+        self.head_deadline = None
         path, raw_path, query_string = split_target(request.target)
         if self.root_path:
             path = self.root_path + path
@@ -291,7 +296,7 @@ class HTTPProtocol(asyncio.Protocol):
             cycle.disconnected = True
             cycle.message_event.set()
             if started:
-                self.transport.close()
+                cycle.close_connection()
                 return
         if not self.transport.is_closing():
             self.transport.write(_plain_response(exc.status))
@@ -310,33 +315,50 @@ class HTTPProtocol(asyncio.Protocol):
             return
         self.parser.resume()  # after an Upgrade we declined
         self.flow.resume_reading()
+        now = self.loop.time()
+        if self.timeout_request_head is not None:
+            self.head_deadline = now + self.timeout_request_head
         if self.parser.buffered:
-            self._arm_head_timer()
+            if self.head_deadline is not None:
+                self._schedule(self.head_deadline)
             self._handle_events()
         else:
-            self._arm_head_timer()
-            self.idle_timer = self.loop.call_later(self.config.timeout_keep_alive, self._on_timeout)
+            self.idle_deadline = deadline = now + self.timeout_keep_alive
+            if self.head_deadline is not None and self.head_deadline < deadline:
+                deadline = self.head_deadline
+            self._schedule(deadline)
 
     # -- timers and shutdown -------------------------------------------------
 
-    def _arm_head_timer(self) -> None:
-        timeout = self.config.timeout_request_head
-        if timeout is not None:
-            self.head_timer = self.loop.call_later(timeout, self._on_timeout)
+    def _schedule(self, deadline: float) -> None:
+        """Make sure the timer fires no later than `deadline`."""
+        timer = self.timer
+        if timer is not None:
+            if self.timer_at <= deadline:
+                return  # it fires first, and re-arms for what is left
+            timer.cancel()
+        self.timer_at = deadline
+        self.timer = self.loop.call_at(deadline, self._on_timer)
 
     def _cancel_timers(self) -> None:
-        if self.head_timer is not None:
-            self.head_timer.cancel()
-            self.head_timer = None
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-            self.idle_timer = None
+        self.head_deadline = self.idle_deadline = None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
-    def _on_timeout(self) -> None:
-        """Keep-alive or request-head timeout: drop the connection."""
-        self._cancel_timers()
-        if not self.transport.is_closing():
-            self.transport.close()
+    def _on_timer(self) -> None:
+        """Drop the connection if the keep-alive or request-head deadline passed, else re-arm."""
+        self.timer = None
+        now = self.loop.time()
+        head, idle = self.head_deadline, self.idle_deadline
+        if (head is not None and head <= now) or (idle is not None and idle <= now):
+            self._cancel_timers()
+            if not self.transport.is_closing():
+                self.transport.close()
+            return
+        pending = [deadline for deadline in (head, idle) if deadline is not None]
+        if pending:
+            self._schedule(min(pending))
 
     def shutdown(self) -> None:
         """Graceful shutdown: close now when idle, else after the current response."""
@@ -371,6 +393,7 @@ class RequestResponseCycle:
         "response_started",
         "response_complete",
         "writer",
+        "head_pending",
     )
 
     def __init__(self, protocol: HTTPProtocol, scope: dict[str, Any], request: Request) -> None:
@@ -387,6 +410,9 @@ class RequestResponseCycle:
         self.response_started = False
         self.response_complete = False
         self.writer: ResponseWriter | None = None
+        # The response head waits for the first body part so that both leave
+        # in one write (one syscall); a call_soon flushes it if none follows.
+        self.head_pending: bytes | None = None
 
     async def run_asgi(self, app: Callable[..., Awaitable[None]]) -> None:
         """Call the app; turn its failures into a 500 or a closed connection."""
@@ -398,7 +424,7 @@ class RequestResponseCycle:
             logger.error("Exception in ASGI application\n", exc_info=exc)
             self._fail()
         except asyncio.CancelledError:
-            self.transport.close()
+            self.close_connection()
             raise
         else:
             if result is not None:
@@ -409,7 +435,7 @@ class RequestResponseCycle:
                 self._fail()
             elif not self.response_complete and not self.disconnected:
                 logger.error("ASGI callable returned without completing response.")
-                self.transport.close()
+                self.close_connection()
 
     def _fail(self) -> None:
         """500 when no response started yet, else close the half-sent response."""
@@ -418,7 +444,21 @@ class RequestResponseCycle:
             self.keep_alive = False
             self.transport.write(_plain_response(500))
             self.protocol.on_response_complete()
-        elif not self.transport.is_closing():
+        else:
+            self.close_connection()
+
+    def flush_head(self) -> None:
+        """Write the response head if no body part took it along."""
+        head = self.head_pending
+        if head is not None:
+            self.head_pending = None
+            if not self.transport.is_closing():
+                self.transport.write(head)
+
+    def close_connection(self) -> None:
+        """Close after what was sent so far (a half-sent response: the client sees it cut)."""
+        self.flush_head()
+        if not self.transport.is_closing():
             self.transport.close()
 
     async def receive(self) -> dict[str, Any]:
@@ -474,7 +514,8 @@ class RequestResponseCycle:
                     scope["http_version"],
                     status,
                 )
-            self.transport.write(writer.head)
+            self.head_pending = writer.head
+            self.protocol.loop.call_soon(self.flush_head)
         elif not self.response_complete:
             if message_type != "http.response.body":
                 raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message_type}'.")
@@ -488,6 +529,13 @@ class RequestResponseCycle:
             except InvalidResponse as exc:
                 self.keep_alive = False
                 raise RuntimeError(str(exc)) from None
+            head = self.head_pending
+            if head is not None:
+                self.head_pending = None
+                if len(data) <= 16384:
+                    data = head + data
+                else:
+                    self.transport.write(head)
             if data:
                 self.transport.write(data)
             if self.response_complete:

@@ -66,17 +66,17 @@ class ProxyHeadersMiddleware:
     def __init__(self, app: ASGIApp, trusted_hosts: list[str] | str = "127.0.0.1") -> None:
         self.app = app
         self.trusted = TrustedHosts(trusted_hosts)
+        self._cache: dict[str | None, bool] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
-            client = scope.get("client")
-            if (client[0] if client else None) in self.trusted:
-                proto = forwarded_for = None
-                for name, value in scope["headers"]:
-                    if name == b"x-forwarded-proto":
-                        proto = value
-                    elif name == b"x-forwarded-for":
-                        forwarded_for = value
+            proto = forwarded_for = None
+            for name, value in scope["headers"]:
+                if name == b"x-forwarded-proto":
+                    proto = value
+                elif name == b"x-forwarded-for":
+                    forwarded_for = value
+            if (proto is not None or forwarded_for is not None) and self._trusted(scope.get("client")):
                 if proto is not None:
                     scheme = proto.decode("latin-1").strip().lower()
                     if scheme in ("http", "https", "ws", "wss"):
@@ -90,3 +90,13 @@ class ProxyHeadersMiddleware:
                     if host:
                         scope["client"] = (host, 0)
         return await self.app(scope, receive, send)
+
+    def _trusted(self, client: Any) -> bool:
+        """Whether the direct peer is a trusted proxy; answers are cached per address."""
+        host = client[0] if client else None
+        trusted = self._cache.get(host)
+        if trusted is None:
+            trusted = host in self.trusted
+            if len(self._cache) < 1024:
+                self._cache[host] = trusted
+        return trusted
