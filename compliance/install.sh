@@ -24,14 +24,19 @@ if [ -z "$py27" ]; then
     exit 1
 fi
 
+# Python 2.7's pip warns about each local index directory it cannot use
+# and about 2.7's end of life; show only the rest.
+quiet() {
+    "$@" 2>&1 | grep -v -e "is ignored: it is neither a file nor a directory" -e "DEPRECATION:" || true
+}
+
 # virtualenv 20.15 is the last release that runs on Python 2.7.
 if ! "$py27" -m virtualenv --version >/dev/null 2>&1; then
-    "$py27" -m pip install -q --disable-pip-version-check 'virtualenv<20.16'
+    quiet "$py27" -m pip install -q --disable-pip-version-check 'virtualenv<20.16'
 fi
 rm -rf "$venv"
 "$py27" -m virtualenv -q "$venv"
-# Python 2.7's pip warns about every missing local index directory; keep the real errors.
-"$venv/bin/pip" install -q --disable-pip-version-check --no-python-version-warning \
-    -r "$here/requirements-py27.txt" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+quiet "$venv/bin/pip" install -q --disable-pip-version-check --no-python-version-warning \
+    -r "$here/requirements-py27.txt"
 "$wstest" --autobahnversion >/dev/null
 echo "wstest: $wstest"
