@@ -97,6 +97,14 @@ def cpu_cell(result: dict | None, key: str) -> str:
     return cell
 
 
+def efficiency(base: dict | None, cand: dict | None) -> float | None:
+    """Baseline CPU per op / candidate CPU per op: how much less CPU the candidate spends per message."""
+    try:
+        return base["server_us_per_op"] / cand["server_us_per_op"]
+    except (TypeError, KeyError, ZeroDivisionError):
+        return None
+
+
 def ceiling_cell(result: dict | None) -> str:
     if not result or "value" not in result:
         return "—"
@@ -107,8 +115,9 @@ def table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline
     lines = [
         f"| scenario | unit | {baseline} | {candidate} | ratio {candidate}/{baseline} | goal "
         f"| p99 ms {baseline} | p99 ms {candidate} | server CPU {baseline} / {candidate} "
+        f"| server CPU µs/op {baseline} / {candidate} | CPU efficiency {baseline}/{candidate} µs/op "
         f"| load-gen CPU {baseline} / {candidate} | load-gen ceiling (its CPU) |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario, results in rows:
         base, cand = results.get(baseline), results.get(candidate)
@@ -120,6 +129,8 @@ def table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline
             f"{'' if scenario.higher_is_better else ' (lower is better)'} | {goal_met(scenario, results, candidate, baseline)} "
             f"| {number(base and base.get('p99_ms'), 2)} | {number(cand and cand.get('p99_ms'), 2)} "
             f"| {cpu_cell(base, 'server_cpu')} / {cpu_cell(cand, 'server_cpu')} "
+            f"| {number(base and base.get('server_us_per_op'), 1)} / {number(cand and cand.get('server_us_per_op'), 1)} "
+            f"| {number(efficiency(base, cand), 2)}{'x' if efficiency(base, cand) else ''} "
             f"| {cpu_cell(base, 'client_cpu')} / {cpu_cell(cand, 'client_cpu')} | {ceiling_cell(results.get(CEILING))} |"
         )
     return lines
@@ -162,7 +173,9 @@ def write_markdown(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], can
         "",
         "Median of the repeats. Ratio = candidate / baseline (higher is better, except RSS). "
         "CPU is % of one core over the measured window; ⚠ marks a load generator at or above "
-        f"{SATURATED:.0f}% of its core, whose figure is then a floor.",
+        f"{SATURATED:.0f}% of its core, whose figure is then a floor. Server CPU µs/op is the server's "
+        "CPU time (user + system, so including the kernel's TCP work) per message or request: "
+        "lower is better, and it is steadier than the rate when the machine is busy.",
         "",
         *table(rows, candidate, baseline),
         "",

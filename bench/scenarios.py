@@ -3,7 +3,9 @@
 A measurement is a dict with ``value`` (the scenario's figure: msgs/s,
 requests/s or KiB per connection) and, where they apply, ``p99_ms``,
 ``server_cpu`` and ``client_cpu`` (percent of one core over the measured
-window), plus ``notes``.
+window), ``server_us_per_op`` (server CPU microseconds per message or
+request: the efficiency figure, steadier than the rate on a busy machine),
+plus ``notes``.
 """
 
 from __future__ import annotations
@@ -86,8 +88,13 @@ def measure_ws(server: ServerProcess, scenario: Scenario, timing: Timing) -> dic
         "p99_ms": result["p99_ms"],
         "server_cpu": result["server_cpu"],
         "client_cpu": result["client_cpu"],
+        "server_us_per_op": cpu_microseconds_per_op(result["server_cpu"], result["rate"]),
         "notes": result["errors"],
     }
+
+
+def cpu_microseconds_per_op(cpu_percent: float, rate: float) -> float:
+    return 1e4 * cpu_percent / rate if rate else float("nan")
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -150,6 +157,7 @@ def measure_http(server: ServerProcess, scenario: Scenario, timing: Timing) -> d
     result = parse_wrk(output)
     result["server_cpu"] = 100.0 * server_cpu / wall
     result["client_cpu"] = 100.0 * wrk_cpu / wall
+    result["server_us_per_op"] = cpu_microseconds_per_op(result["server_cpu"], result["value"])
     return result
 
 
