@@ -44,6 +44,13 @@ def machine() -> dict[str, str]:
     commit = command_output(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"]).strip()
     if commit:
         facts["asgiws"] += f" (commit {commit})"
+    try:
+        from uvicorn.protocols.http.auto import AutoHTTPProtocol
+        from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+        facts["uvicorn protocols (auto)"] = f"{AutoHTTPProtocol.__name__}, {AutoWebSocketsProtocol.__name__}"
+    except ImportError:
+        pass
     wrk = command_output(["wrk", "-v"]).strip().splitlines()
     facts["wrk"] = wrk[0] if wrk else "unknown"
     return facts
