@@ -49,8 +49,8 @@ QUICK_CASES: tuple[str, ...] = (
     "9.1.1", "9.1.2", "9.1.3",                   # 64 KiB .. 1 MiB text
     "9.2.1", "9.2.2", "9.2.3",                   # 64 KiB .. 1 MiB binary
     "10.*",                                      # auto-fragmentation
-    "12.1.1", "12.1.2", "12.1.3",                # permessage-deflate, default offer:
-    "12.2.1", "12.3.1", "12.4.1",                # json, bitmap, text, html, pdf
+    "12.1.1", "12.1.2", "12.1.3",                # permessage-deflate, default offer, on
+    "12.2.1", "12.3.1", "12.4.1",                # json (12.1), a bitmap, text, html, a pdf (12.5)
     "12.5.1", "12.5.2", "12.5.3", "12.5.4", "12.5.5", "12.5.6", "12.5.11",
     "13.1.1", "13.1.2", "13.1.3",                # the offer/accept parameter sets
     "13.2.1", "13.3.1", "13.4.1", "13.5.1", "13.6.1",
