@@ -129,6 +129,7 @@ class HTTPProtocol(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = 0.0
         self.shutting_down = False
+        self.eof = False
 
     # -- asyncio callbacks -------------------------------------------------
 
@@ -153,8 +154,9 @@ class HTTPProtocol(asyncio.Protocol):
             self.flow.connection_lost()
 
     def eof_received(self) -> bool | None:
-        # Half-closed by the client: nothing more will come; let close follow.
-        return None
+        """The client half-closed: finish the response in progress, then close."""
+        self.eof = True
+        return self.cycle is not None  # True keeps the transport open for the response
 
     def data_received(self, data: bytes) -> None:
         self.idle_deadline = None
@@ -310,7 +312,7 @@ class HTTPProtocol(asyncio.Protocol):
         transport = self.transport
         if transport.is_closing():
             return
-        if cycle is None or not cycle.keep_alive or not cycle.request_complete or self.shutting_down:
+        if cycle is None or not cycle.keep_alive or not cycle.request_complete or self.shutting_down or self.eof:
             transport.close()
             return
         self.parser.resume()  # after an Upgrade we declined

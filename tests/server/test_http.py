@@ -7,8 +7,10 @@ requests.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
+import socket
 import threading
 
 import httpx
@@ -344,3 +346,24 @@ def test_server_closes_idle_connections_on_exit(server_kind):
         RawResponse.read_from(sock.makefile("rb"))
     with sock:
         assert is_closed(sock)
+
+
+def test_response_sent_after_client_half_close(server_kind, request):
+    if server_kind == "uvicorn":
+        request.applymarker(pytest.mark.xfail(strict=True, reason="uvicorn closes on EOF, dropping the response"))
+
+    async def slow_echo(scope, receive, send):
+        await asyncio.sleep(0.2)  # the EOF arrives while the app works
+        await echo_app(scope, receive, send)
+
+    with running_server(slow_echo, server_kind) as (host, port), connect(port) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+        sock.shutdown(socket.SHUT_WR)
+        responses = []
+        reader = sock.makefile("rb")
+        try:
+            while True:
+                responses.append(RawResponse.read_from(reader))
+        except EOFError:
+            pass
+    assert [r.body for r in responses] == [b"hi"]
