@@ -15,6 +15,12 @@ frame is sent) the close deadline. A message for an app already waiting in
 messages wait, and beyond `ws_max_queue` of them reading pauses until the app
 catches up. `send` waits while the transport's write buffer is over its
 high-water mark (asyncio's pause_writing / resume_writing).
+
+When one read brings several messages, the app usually answers them all in
+one step: the data frames it sends until the end of that loop iteration are
+written together (one system call for a burst of echoes instead of one each),
+and anything that must follow them (a close frame) flushes them first. A lone
+message is answered with a direct write, so ping-pong latency is untouched.
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ DEFLATE = DeflateSettings(window_bits=12, mem_level=5)
 
 #: Headers of a denial response that the server computes itself.
 _FRAMING_HEADERS = frozenset([b"content-length", b"connection", b"transfer-encoding"])
+
+#: Data frames held back for the end of a burst are written as soon as they
+#: add up to this much.
+COALESCE_LIMIT = 64 * 1024
 
 #: Bytes received before `websocket.accept` (a client that does not wait
 #: for the 101) kept before reading pauses.
@@ -88,6 +98,8 @@ class WebSocketProtocol(asyncio.Protocol):
         "read_paused",
         "write_paused",
         "drain_waiter",
+        "out",
+        "out_size",
         "pending",
         "timer",
         "ping_payload",
@@ -111,6 +123,8 @@ class WebSocketProtocol(asyncio.Protocol):
         self.read_paused = False
         self.write_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None  # send() waiting for the buffer to drain
+        self.out: list[bytes] | None = None  # during a burst: data frames to write at its end
+        self.out_size = 0
         self.pending = b""  # bytes received before accept
         self.timer: asyncio.TimerHandle | None = None
         self.ping_payload: bytes | None = None
@@ -166,6 +180,7 @@ class WebSocketProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)
+        self.out = None
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -193,6 +208,11 @@ class WebSocketProtocol(asyncio.Protocol):
 
     def _process(self, received: list[Any]) -> None:
         """Deliver received messages, answer control frames, follow the close handshake."""
+        if len(received) > 1 and self.out is None:
+            # A burst: hold the app's answers back until the end of this iteration.
+            self.out = []
+            self.out_size = 0
+            self.loop.call_soon(self._flush)
         for event in received:
             kind = type(event)
             if kind is TextMessage:
@@ -212,6 +232,8 @@ class WebSocketProtocol(asyncio.Protocol):
                 self._peer_closed(event.code, "")
         output = self.conn.data_to_send()
         if output:
+            if self.out is not None:
+                self._flush()  # a close echo must follow the app's messages
             self.transport.write(output)
         if self.phase is CLOSED:
             # RFC 6455 section 7.1.1: the server closes the TCP connection first.
@@ -275,12 +297,20 @@ class WebSocketProtocol(asyncio.Protocol):
             if kind == "websocket.send":
                 data = message.get("bytes")
                 if data is not None:
-                    self.transport.write(self.conn.send_binary(data))
+                    frame = self.conn.send_binary(data)
                 else:
                     text = message.get("text")
                     if text is None:
                         raise TypeError("websocket.send needs 'bytes' or 'text'")
-                    self.transport.write(self.conn.send_text(text))
+                    frame = self.conn.send_text(text)
+                out = self.out
+                if out is None:
+                    self.transport.write(frame)
+                else:
+                    out.append(frame)
+                    self.out_size += len(frame)
+                    if self.out_size >= COALESCE_LIMIT:
+                        self._flush()
                 if self.write_paused:
                     await self._drain()
                 return
@@ -319,6 +349,18 @@ class WebSocketProtocol(asyncio.Protocol):
                 raise connection_closed(*self.conn.close_sent)  # the app's own close
             raise connection_closed(*self._disconnect_args())
         raise RuntimeError(f"Unexpected ASGI message {kind!r} on a closed WebSocket")
+
+    def _flush(self) -> None:
+        """Write the data frames held back during this loop iteration."""
+        out = self.out
+        if out is not None:
+            self.out = None
+            if not out or self.transport.is_closing():
+                return
+            if len(out) == 1:
+                self.transport.write(out[0])
+            else:
+                self.transport.writelines(out)
 
     async def _drain(self) -> None:
         """Wait until the transport's write buffer is below its low-water mark."""
@@ -380,6 +422,7 @@ class WebSocketProtocol(asyncio.Protocol):
     def _close(self, code: int, reason: str) -> None:
         """Send our close frame and wait (bounded) for the peer's."""
         self.phase = CLOSING
+        self._flush()
         self.transport.write(self.conn.send_close(code, reason))
         self._arm_abort()
         # The peer's close frame may be behind messages the app will never read.
@@ -434,6 +477,7 @@ class WebSocketProtocol(asyncio.Protocol):
             self._schedule_ping()
             return
         error_logger.info("%s - WebSocket keepalive ping timeout", self._client())
+        self._flush()
         self.transport.write(self.conn.send_close(1011, "keepalive ping timeout"))
         self.phase = CLOSED
         self._disconnected(1011, "keepalive ping timeout")

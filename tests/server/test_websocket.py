@@ -767,3 +767,26 @@ def test_root_path_is_in_the_scope_path(server_kind: str) -> None:
     with running_server(app, server_kind, root_path="/api") as (host, port):
         run(client(host, port))
     assert get(seen) == ("/api", "/api/room", b"x=1")
+
+
+def test_small_sends_in_a_tight_loop_still_wait_for_a_slow_peer(server_kind: str) -> None:
+    progress: list[int] = []
+    count = 50_000  # 50 MB of 1 KB messages, sent without the app ever yielding on its own
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        for n in range(count):
+            await send({"type": "websocket.send", "bytes": n.to_bytes(4, "big") * 256})
+            progress.append(n)
+
+    with running_server(app, server_kind, ws_per_message_deflate=False) as (host, port):
+        client = RawClient(host, port)
+        seen = -1
+        while len(progress) != seen:
+            seen = len(progress)
+            select.select([], [], [], 0.5)  # a pause without a busy loop
+        assert seen < count
+        for n in range(1000):  # in order, none lost
+            assert client.recv_frame() == (0x2, True, n.to_bytes(4, "big") * 256)
+        client.close()
