@@ -790,3 +790,25 @@ def test_small_sends_in_a_tight_loop_still_wait_for_a_slow_peer(server_kind: str
         for n in range(1000):  # in order, none lost
             assert client.recv_frame() == (0x2, True, n.to_bytes(4, "big") * 256)
         client.close()
+
+
+def test_burst_answers_keep_their_order(server_kind: str) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "bytes": message["text"].encode()})
+            if message["text"] == "last":
+                await send({"type": "websocket.close", "code": 4000})
+
+    with running_server(app, server_kind) as (host, port):
+        client = RawClient(host, port)
+        messages = [f"message {n}".encode() for n in range(200)] + [b"last"]
+        # One write: the server reads many messages at once and answers them as a burst.
+        client.sock.sendall(b"".join(frame(0x1, message) for message in messages))
+        for message in messages:
+            assert client.recv_frame() == (0x2, True, message)
+        assert client.recv_close()[0] == 4000  # after the burst it closed
+        client.send_frame(0x8, close_payload(4000))
+        assert client.at_eof()
+        client.close()
