@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import socket
 import threading
@@ -367,3 +368,53 @@ def test_response_sent_after_client_half_close(server_kind, request):
         except EOFError:
             pass
     assert [r.body for r in responses] == [b"hi"]
+
+
+def test_upgrade_is_plain_http_when_ws_is_none(server_kind):
+    scopes = []
+
+    async def app(scope, receive, send):
+        scopes.append(scope["type"])
+        await send({"type": "http.response.start", "status": 426, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body"})
+
+    handshake = (
+        b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    with running_server(app, server_kind, ws="none") as (host, port), connect(port) as sock:
+        sock.sendall(handshake)
+        response = RawResponse.read_from(sock.makefile("rb"))
+    assert response.status == 426
+    assert scopes == ["http"]
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_access_log_and_error_traceback():
+    async def app(scope, receive, send):
+        if scope["path"] == "/boom":
+            raise ZeroDivisionError("boom")
+        await echo_app(scope, receive, send)
+
+    access, errors = Collect(), Collect()
+    with running_server(app, "asgiws", log_level="info") as (host, port):
+        logging.getLogger("asgiws.access").addHandler(access)
+        logging.getLogger("asgiws.error").addHandler(errors)
+        try:
+            httpx.get(f"http://{host}:{port}/path?q=1")
+            httpx.get(f"http://{host}:{port}/boom")
+        finally:
+            logging.getLogger("asgiws.access").removeHandler(access)
+            logging.getLogger("asgiws.error").removeHandler(errors)
+    lines = [record.getMessage() for record in access.records]
+    assert lines[0].startswith("127.0.0.1:") and lines[0].endswith(' - "GET /path?q=1 HTTP/1.1" 200')
+    (failure,) = [record for record in errors.records if "Exception in ASGI application" in record.getMessage()]
+    assert failure.exc_info is not None and failure.exc_info[0] is ZeroDivisionError
