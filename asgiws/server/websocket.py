@@ -208,11 +208,6 @@ class WebSocketProtocol(asyncio.Protocol):
 
     def _process(self, received: list[Any]) -> None:
         """Deliver received messages, answer control frames, follow the close handshake."""
-        if len(received) > 1 and self.out is None:
-            # A burst: hold the app's answers back until the end of this iteration.
-            self.out = []
-            self.out_size = 0
-            self.loop.call_soon(self._flush)
         for event in received:
             kind = type(event)
             if kind is TextMessage:
@@ -238,6 +233,13 @@ class WebSocketProtocol(asyncio.Protocol):
         if self.phase is CLOSED:
             # RFC 6455 section 7.1.1: the server closes the TCP connection first.
             self.transport.close()
+        elif len(received) > 1 and self.out is None:
+            # A burst: hold the app's answers back until it has handled them all.
+            # Scheduled after the app's wake-up (queued when the first message
+            # was handed over), so the flush runs once the app has answered.
+            self.out = []
+            self.out_size = 0
+            self.loop.call_soon(self._flush)
 
     def _deliver(self, message: dict[str, Any]) -> None:
         """Hand `message` to the waiting receive(), or queue it (pausing reading when full)."""
