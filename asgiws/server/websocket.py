@@ -233,7 +233,7 @@ class WebSocketProtocol(asyncio.Protocol):
         if self.phase is CLOSED:
             # RFC 6455 section 7.1.1: the server closes the TCP connection first.
             self.transport.close()
-        elif len(received) > 1 and self.out is None:
+        elif len(received) > 1 and self.out is None and self.phase is OPEN:
             # A burst: hold the app's answers back until it has handled them all.
             # Scheduled after the app's wake-up (queued when the first message
             # was handed over), so the flush runs once the app has answered.
