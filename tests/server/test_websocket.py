@@ -812,3 +812,20 @@ def test_burst_answers_keep_their_order(server_kind: str) -> None:
         client.send_frame(0x8, close_payload(4000))
         assert client.at_eof()
         client.close()
+
+
+def test_graceful_shutdown_does_not_wait_for_a_silent_peer() -> None:
+    servers = running_server(echo_app, "asgiws", ws_close_timeout=0.2, timeout_graceful_shutdown=None)
+    host, port = servers.__enter__()
+    client = RawClient(host, port)
+    stopper = threading.Thread(target=servers.__exit__, args=(None, None, None))
+    stopper.start()
+    try:
+        assert client.recv_close()[0] == 1001
+        # No answer from this client: the close timeout drops it and the server finishes stopping.
+        assert client.at_eof()
+        stopper.join(TIMEOUT)
+        assert not stopper.is_alive()
+    finally:
+        client.close()
+        stopper.join(TIMEOUT)
