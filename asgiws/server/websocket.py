@@ -368,9 +368,10 @@ class WebSocketProtocol(asyncio.Protocol):
         """Wait until the transport's write buffer is below its low-water mark."""
         while self.write_paused and self.phase is not CLOSED:
             waiter = self.drain_waiter
-            if waiter is None:
+            if waiter is None or waiter.done():
                 waiter = self.drain_waiter = self.loop.create_future()
-            await waiter
+            # Shared by concurrent senders: one of them being cancelled must not cancel the others.
+            await asyncio.shield(waiter)
         if self.phase is CLOSED and self.transport.is_closing():
             raise connection_closed(*self._disconnect_args())
 
