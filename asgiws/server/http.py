@@ -154,9 +154,19 @@ class HTTPProtocol(asyncio.Protocol):
             self.flow.connection_lost()
 
     def eof_received(self) -> bool | None:
-        """The client half-closed: finish the response in progress, then close."""
+        """The client closed its side: finish the response in progress, then close.
+
+        A half-closed client still reads the response (RFC 9112 section 9.6),
+        so the transport stays open while a complete request is being
+        answered; an app that asks `receive()` for more is told
+        `http.disconnect`, as it cannot tell a half-close from a close.
+        """
         self.eof = True
-        return self.cycle is not None  # True keeps the transport open for the response
+        cycle = self.cycle
+        if cycle is None or not cycle.request_complete:
+            return None  # asyncio closes the transport: connection_lost follows
+        cycle.message_event.set()
+        return True
 
     def data_received(self, data: bytes) -> None:
         self.idle_deadline = None
@@ -396,6 +406,7 @@ class RequestResponseCycle:
         "response_complete",
         "writer",
         "head_pending",
+        "request_delivered",
     )
 
     def __init__(self, protocol: HTTPProtocol, scope: dict[str, Any], request: Request) -> None:
@@ -415,6 +426,7 @@ class RequestResponseCycle:
         # The response head waits for the first body part so that both leave
         # in one write (one syscall); a call_soon flushes it if none follows.
         self.head_pending: bytes | None = None
+        self.request_delivered = False  # the app has received the whole body
 
     async def run_asgi(self, app: Callable[..., Awaitable[None]]) -> None:
         """Call the app; turn its failures into a 500 or a closed connection."""
@@ -468,9 +480,15 @@ class RequestResponseCycle:
             self.waiting_for_100_continue = False
             self.transport.write(CONTINUE_RESPONSE)
         if not self.disconnected and not self.response_complete:
-            self.flow.resume_reading()
-            await self.message_event.wait()
-            self.message_event.clear()
+            if not (self.request_delivered and self.protocol.eof):
+                self.flow.resume_reading()
+                await self.message_event.wait()
+                self.message_event.clear()
+            if self.request_delivered and self.protocol.eof:
+                # The client closed its side after its request: from here on
+                # it counts as gone, for receive() and for send().
+                self.disconnected = True
+                self.close_connection()
         if self.disconnected or self.response_complete:
             return {"type": "http.disconnect"}
         body = bytes(self.body)
@@ -478,6 +496,8 @@ class RequestResponseCycle:
         more_body = not self.request_complete
         if more_body:
             self.flow.resume_reading()
+        else:
+            self.request_delivered = True
         return {"type": "http.request", "body": body, "more_body": more_body}
 
     async def send(self, message: dict[str, Any]) -> None:
