@@ -829,3 +829,39 @@ def test_graceful_shutdown_does_not_wait_for_a_silent_peer() -> None:
     finally:
         client.close()
         stopper.join(TIMEOUT)
+
+
+# -- A real framework on top ----------------------------------------------------------------------------
+
+
+def test_starlette_websocket_endpoint(server_kind: str) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    seen: queue.Queue[Any] = queue.Queue()
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept(subprotocol="v1")
+        try:
+            while True:
+                data = await websocket.receive_json()
+                await websocket.send_json({"echo": data, "path": websocket.url.path})
+        except WebSocketDisconnect as exc:
+            seen.put(exc.code)
+
+    app = Starlette(routes=[WebSocketRoute("/json", endpoint)])
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/json", subprotocols=["v1"]) as ws:
+            await ws.send('{"n": 1}')
+            assert await ws.recv() == '{"echo":{"n":1},"path":"/json"}'
+            await ws.close(4100)
+        with pytest.raises(InvalidStatus) as info:  # no such route: Starlette closes before accept
+            async with connect(f"ws://{host}:{port}/nowhere"):
+                pass
+        assert info.value.response.status_code == 403
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+        assert get(seen) == 4100
