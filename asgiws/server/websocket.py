@@ -479,7 +479,7 @@ class WebSocketProtocol(asyncio.Protocol):
             # The pong may be waiting behind messages the app has not read.
             self._schedule_ping()
             return
-        error_logger.info("%s - WebSocket keepalive ping timeout", self._client())
+        error_logger.debug("%s - WebSocket keepalive ping timeout", self._client())
         self._flush()
         self.transport.write(self.conn.send_close(1011, "keepalive ping timeout"))
         self.phase = CLOSED
