@@ -68,9 +68,10 @@ class RawResponse:
         return response
 
 
-def exchange(port: int, data: bytes) -> tuple[list[RawResponse], bool]:
-    """Send `data`, read responses until the server closes; (responses, closed)."""
+def exchange(port: int, data: bytes, timeout: float = TIMEOUT) -> tuple[list[RawResponse], bool]:
+    """Send `data`, read responses until the server closes (or `timeout`); (responses, closed)."""
     with connect(port) as sock:
+        sock.settimeout(timeout)
         sock.sendall(data)
         reader = sock.makefile("rb")
         responses = []
