@@ -49,6 +49,24 @@ def import_from_string(import_str: str) -> Any:
     return instance
 
 
+#: uvicorn.Config keywords asgiws accepts so that uvicorn calls run unchanged,
+#: with their uvicorn defaults; any other value is ignored with a warning.
+UVICORN_ONLY_SETTINGS: dict[str, Any] = {
+    "http2": False,
+    "env_file": None,
+    "reload": False,
+    "reload_dirs": None,
+    "reload_delay": 0.25,
+    "reload_includes": None,
+    "reload_excludes": None,
+    "limit_max_requests_jitter": 0,
+    "timeout_worker_healthcheck": 5,
+    "callback_notify": None,
+    "ssl_context_factory": None,
+    "reset_contextvars": False,
+}
+
+
 class Config:
     """All the settings of a `Server`; `load()` resolves the app and TLS context.
 
@@ -93,6 +111,10 @@ class Config:
 
     TLS: `ssl_certfile`, `ssl_keyfile`, `ssl_keyfile_password`,
     `ssl_version`, `ssl_cert_reqs`, `ssl_ca_certs`, `ssl_ciphers`.
+
+    uvicorn's other keywords (`reload`, `env_file`, `http2`, ... see
+    UVICORN_ONLY_SETTINGS) are accepted and ignored, with a warning when
+    given a value other than uvicorn's default; unknown ones are a TypeError.
     """
 
     def __init__(
@@ -145,7 +167,13 @@ class Config:
         headers: list[tuple[str, str]] | None = None,
         factory: bool = False,
         app_dir: str | None = None,
+        **uvicorn_only: Any,
     ) -> None:
+        for name, value in uvicorn_only.items():
+            if name not in UVICORN_ONLY_SETTINGS:
+                raise TypeError(f"Config() got an unexpected keyword argument {name!r}")
+            if value != UVICORN_ONLY_SETTINGS[name]:
+                logger.warning("The uvicorn setting %s=%r is not supported by asgiws and is ignored.", name, value)
         self.app = app
         self.host = host
         self.port = port

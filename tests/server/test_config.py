@@ -107,3 +107,9 @@ def test_trusted_hosts():
     assert trusted.client_host("1.1.1.1, 10.0.0.2, 127.0.0.1") == "1.1.1.1"
     assert trusted.client_host("6.6.6.6, 1.1.1.1, 10.0.0.2") == "1.1.1.1"  # spoofed entries left of it ignored
     assert TrustedHosts("*").client_host("1.1.1.1, 2.2.2.2") == "1.1.1.1"
+
+
+def test_uvicorn_only_keywords_accepted_unknown_rejected():
+    asgiws.Config("m:app", reload=False, http2=False, limit_max_requests_jitter=0)
+    with pytest.raises(TypeError):
+        asgiws.Config("m:app", no_such_setting=1)
