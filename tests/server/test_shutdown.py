@@ -109,3 +109,29 @@ def test_cli_exits_0_on_sigint(tmp_path):
     while not lines.empty():
         log.append(lines.get())
     assert any("Shutting down" in line for line in log)
+
+
+def test_shutdown_closes_websockets_with_1001():
+    from websockets.asyncio.client import connect as ws_connect
+    from websockets.exceptions import ConnectionClosed
+
+    async def app(scope, receive, send):
+        if scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.accept"})
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
+
+    async def client(server, port):
+        async with ws_connect(f"ws://127.0.0.1:{port}/", open_timeout=TIMEOUT) as ws:
+            server.should_exit = True
+            try:
+                await asyncio.wait_for(ws.recv(), TIMEOUT)
+            except ConnectionClosed as exc:
+                return exc.rcvd.code if exc.rcvd else None
+
+    with serving(app) as (server, port, thread):
+        code = asyncio.run(client(server, port))
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+    assert code == 1001
