@@ -149,7 +149,7 @@ class HTTPProtocol(asyncio.Protocol):
         cycle = self.cycle
         if cycle is not None:
             cycle.disconnected = True
-            cycle.message_event.set()
+            cycle.wake()
         if self.flow is not None:
             self.flow.connection_lost()
 
@@ -165,7 +165,7 @@ class HTTPProtocol(asyncio.Protocol):
         cycle = self.cycle
         if cycle is None or not cycle.request_complete:
             return None  # asyncio closes the transport: connection_lost follows
-        cycle.message_event.set()
+        cycle.wake()
         return True
 
     def data_received(self, data: bytes) -> None:
@@ -207,12 +207,12 @@ class HTTPProtocol(asyncio.Protocol):
                     cycle.body += event.data  # type: ignore[union-attr]
                     if len(cycle.body) > HIGH_WATER_LIMIT:
                         self.flow.pause_reading()
-                    cycle.message_event.set()
+                    cycle.wake()
             elif event_type is EndOfMessage:
                 cycle = self.cycle
                 if cycle is not None:
                     cycle.request_complete = True
-                    cycle.message_event.set()
+                    cycle.wake()
                 # The next request is parsed only once this response is done.
                 return
             elif event_type is Request:
@@ -306,7 +306,7 @@ class HTTPProtocol(asyncio.Protocol):
         if cycle is not None:
             started = cycle.response_started
             cycle.disconnected = True
-            cycle.message_event.set()
+            cycle.wake()
             if started:
                 cycle.close_connection()
                 return
@@ -401,7 +401,7 @@ class RequestResponseCycle:
         "keep_alive",
         "waiting_for_100_continue",
         "disconnected",
-        "message_event",
+        "waiter",
         "response_started",
         "response_complete",
         "writer",
@@ -419,7 +419,7 @@ class RequestResponseCycle:
         self.keep_alive = request.keep_alive
         self.waiting_for_100_continue = request.expect_continue
         self.disconnected = False
-        self.message_event = asyncio.Event()
+        self.waiter: asyncio.Future[None] | None = None  # what receive() awaits
         self.response_started = False
         self.response_complete = False
         self.writer: ResponseWriter | None = None
@@ -461,6 +461,12 @@ class RequestResponseCycle:
         else:
             self.close_connection()
 
+    def wake(self) -> None:
+        """Something receive() waits for happened: body data, its end, a disconnect."""
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def flush_head(self) -> None:
         """Write the response head if no body part took it along."""
         head = self.head_pending
@@ -479,17 +485,26 @@ class RequestResponseCycle:
         if self.waiting_for_100_continue and not self.transport.is_closing():
             self.waiting_for_100_continue = False
             self.transport.write(CONTINUE_RESPONSE)
-        if not self.disconnected and not self.response_complete:
-            if not (self.request_delivered and self.protocol.eof):
-                self.flow.resume_reading()
-                await self.message_event.wait()
-                self.message_event.clear()
-            if self.request_delivered and self.protocol.eof:
-                # The client closed its side after its request: from here on
-                # it counts as gone, for receive() and for send().
-                self.disconnected = True
-                self.close_connection()
+        while not (
+            self.disconnected
+            or self.response_complete
+            or self.body
+            or (self.request_complete and not self.request_delivered)
+            or (self.request_delivered and self.protocol.eof)
+        ):
+            self.flow.resume_reading()
+            self.waiter = waiter = self.protocol.loop.create_future()
+            try:
+                await waiter
+            finally:
+                self.waiter = None
         if self.disconnected or self.response_complete:
+            return {"type": "http.disconnect"}
+        if self.request_delivered:
+            # The client closed its side after its request: from here on it
+            # counts as gone, for receive() and for send().
+            self.disconnected = True
+            self.close_connection()
             return {"type": "http.disconnect"}
         body = bytes(self.body)
         self.body.clear()
@@ -562,7 +577,7 @@ class RequestResponseCycle:
                 self.transport.write(data)
             if self.response_complete:
                 self.keep_alive = writer.keep_alive and self.keep_alive
-                self.message_event.set()
+                self.wake()
                 self.protocol.on_response_complete()
         else:
             raise RuntimeError(f"Unexpected ASGI message '{message_type}' sent, after response already completed.")
