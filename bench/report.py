@@ -196,37 +196,56 @@ def write_markdown(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], can
 
 
 def plot(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> None:
-    """A horizontal bar per scenario: candidate/baseline, with the parity line at 1."""
+    """A bar per scenario: candidate/baseline, its goal as a tick, and (thin) the CPU-efficiency ratio.
+
+    Green: goal met (or better than the baseline where there is no goal);
+    orange: better than the baseline, short of the goal; red: worse.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    labels, ratios, colors = [], [], []
-    for scenario, results in rows:
+    figure, axes = plt.subplots(figsize=(9, 0.75 * len(rows) + 2.2))
+    largest = 1.0
+    for position, (scenario, results) in enumerate(rows):
         value = ratio(scenario, results, candidate, baseline)
+        value = 0.0 if math.isnan(value) else value
+        goal = goal_as_ratio(scenario, results, baseline)
         better = value >= 1 if scenario.higher_is_better else value <= 1
-        labels.append(f"{scenario.name}\n({'higher' if scenario.higher_is_better else 'lower'} is better)")
-        ratios.append(0.0 if math.isnan(value) else value)
-        colors.append("tab:green" if better else "tab:red")
-    figure, axes = plt.subplots(figsize=(8, 0.7 * len(rows) + 1.5))
-    positions = range(len(rows))
-    axes.barh(positions, ratios, color=colors)
-    for position, value in zip(positions, ratios):
-        axes.text(value, position, f" {value:.2f}x", va="center")
-    goals = [(position, goal_as_ratio(scenario, results, baseline))
-             for position, (scenario, results) in zip(positions, rows)]
-    goals = [(position, goal) for position, goal in goals if goal is not None]
-    if goals:
-        axes.scatter([goal for _, goal in goals], [position for position, _ in goals], marker="|", s=900,
-                     color="black", linewidths=2, label="goal", zorder=3)
-        axes.legend(loc="lower right", fontsize=8)
+        met = goal_met(scenario, results, candidate, baseline).endswith("✓") if goal is not None else better
+        color = "tab:green" if met else "tab:orange" if better else "tab:red"
+        axes.barh(position - 0.12, value, height=0.5, color=color)
+        axes.text(value, position - 0.12, f" {value:.2f}x", va="center", fontsize=9)
+        cpu = efficiency(results.get(baseline), results.get(candidate))
+        if cpu:
+            axes.barh(position + 0.26, cpu, height=0.18, color="tab:gray")
+            axes.text(cpu, position + 0.26, f" {cpu:.2f}x", va="center", fontsize=7, color="dimgray")
+        if goal is not None:
+            axes.plot([goal, goal], [position - 0.42, position + 0.18], color="black", linewidth=2)
+        largest = max(largest, value, cpu or 0, goal or 0)
     axes.axvline(1.0, color="black", linewidth=1)
-    axes.set_yticks(list(positions), labels, fontsize=8)
+    axes.set_yticks(
+        range(len(rows)),
+        [f"{s.name}\n({'higher' if s.higher_is_better else 'lower'} is better)" for s, _ in rows],
+        fontsize=8,
+    )
     axes.invert_yaxis()
+    axes.set_xlim(0, largest * 1.2)
     axes.set_xlabel(f"{candidate} / {baseline}")
-    axes.set_title(f"{candidate} relative to {baseline} (same app, server on 1 core)")
-    axes.set_xlim(0, max(ratios + [goal for _, goal in goals] + [1.0]) * 1.2)
+    axes.set_title(f"{candidate} relative to {baseline} (same app, each server on 1 core)")
+    axes.legend(
+        handles=[
+            Patch(color="tab:green", label="goal met"),
+            Patch(color="tab:orange", label="better, short of goal"),
+            Patch(color="tab:red", label="worse"),
+            Patch(color="tab:gray", label=f"CPU efficiency ({baseline} µs/op ÷ {candidate} µs/op)"),
+            Line2D([], [], color="black", linewidth=2, label="goal"),
+        ],
+        loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=3, fontsize=7, frameon=False,
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
