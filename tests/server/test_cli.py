@@ -53,3 +53,14 @@ def test_options_map_onto_config_keywords():
 
     settings.pop("app_dir")
     asgiws.Config("m:app", **settings)  # every option is a Config keyword
+
+
+def test_failed_startup_exits_3(tmp_path):
+    (tmp_path / "failing_startup.py").write_text(
+        "async def app(scope, receive, send):\n"
+        "    await receive()\n"
+        "    await send({'type': 'lifespan.startup.failed', 'message': 'database down'})\n"
+    )
+    result = run_cli("failing_startup:app", "--app-dir", str(tmp_path), "--port", "0", "--lifespan", "on")
+    assert result.returncode == 3
+    assert "database down" in result.stderr
