@@ -134,3 +134,32 @@ def test_request_body_backpressure_bounds_buffering():
         assert first_read.is_set()
         assert sent < 16 * 1024 * 1024
         assert largest <= 4 * 65536
+
+
+def test_response_backpressure_send_waits_for_slow_client():
+    """A client that does not read: the app's send() blocks instead of the server buffering."""
+    chunk = b"y" * 65536
+    progress = {"sent": 0}
+    stalled = threading.Event()
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200})
+        for _ in range(1600):  # 100 MiB
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            progress["sent"] += len(chunk)
+        await send({"type": "http.response.body"})
+
+    with serving(app) as (server, port, _), connect(port) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        previous = -1
+        for _ in range(50):  # until the app stops making progress
+            time.sleep(0.1)
+            if progress["sent"] == previous:
+                stalled.set()
+                break
+            previous = progress["sent"]
+        buffered = [c.transport.get_write_buffer_size() for c in list(server.server_state.connections)]
+    assert stalled.is_set()
+    assert progress["sent"] < 16 * 1024 * 1024
+    assert max(buffered) <= 1024 * 1024
