@@ -89,8 +89,9 @@ def goal_met(scenario: Scenario, results: dict[str, dict], candidate: str, basel
     return f"{scenario.goal} {'✓' if met else '✗'}"
 
 
-def number(value: float | None, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def number(value: object, digits: int = 0) -> str:
+    """The value formatted, or a dash for anything missing (None, NaN, an empty result)."""
+    if not isinstance(value, (int, float)) or math.isnan(value):
         return "—"
     return f"{value:,.{digits}f}"
 
@@ -102,6 +103,10 @@ def cpu_cell(result: dict | None, key: str) -> str:
     if key == "client_cpu" and result[key] >= SATURATED:
         cell += " ⚠"
     return cell
+
+
+def ratio_cell(value: float) -> str:
+    return "—" if math.isnan(value) else f"**{value:.2f}x**"
 
 
 def efficiency(base: dict | None, cand: dict | None) -> float | None:
@@ -132,7 +137,7 @@ def table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline
         lines.append(
             f"| {scenario.title} (`{scenario.name}`) | {scenario.unit} "
             f"| {number(base and base.get('value'), digits)} | {number(cand and cand.get('value'), digits)} "
-            f"| **{number(ratio(scenario, results, candidate, baseline), 2)}x**"
+            f"| {ratio_cell(ratio(scenario, results, candidate, baseline))}"
             f"{'' if scenario.higher_is_better else ' (lower is better)'} | {goal_met(scenario, results, candidate, baseline)} "
             f"| {number(base and base.get('p99_ms'), 2)} | {number(cand and cand.get('p99_ms'), 2)} "
             f"| {cpu_cell(base, 'server_cpu')} / {cpu_cell(cand, 'server_cpu')} "
