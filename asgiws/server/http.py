@@ -560,8 +560,9 @@ class RequestResponseCycle:
             assert writer is not None
             try:
                 data = writer.body(message.get("body", b""))
+                end = b""
                 if not message.get("more_body", False):
-                    data += writer.end()
+                    end = writer.end()
                     self.response_complete = True
             except InvalidResponse as exc:
                 self.keep_alive = False
@@ -569,12 +570,19 @@ class RequestResponseCycle:
             head = self.head_pending
             if head is not None:
                 self.head_pending = None
-                if len(data) <= 16384:
-                    data = head + data
-                else:
+            else:
+                head = b""
+            # Small pieces leave in one write; a large body is never copied.
+            if len(data) <= 16384:
+                data = head + data + end
+                if data:
+                    self.transport.write(data)
+            else:
+                if head:
                     self.transport.write(head)
-            if data:
                 self.transport.write(data)
+                if end:
+                    self.transport.write(end)
             if self.response_complete:
                 self.keep_alive = writer.keep_alive and self.keep_alive
                 self.wake()
