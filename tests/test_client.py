@@ -12,11 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
+import importlib.util
 import json
+import os
 import queue
 import socket
 import ssl
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -655,6 +661,78 @@ def test_wss_with_a_trusted_certificate(kind: str, certificate_authority: trustm
             return echoed, await server.closed_code()
 
     assert run(main()) == ("secret", 1000)
+
+
+# -- Autobahn|Testsuite's fuzzing server ------------------------------------------------
+
+
+def load_harness() -> Any:
+    """compliance/run.py as a module (compliance/ is a directory of tools, not a package)."""
+    spec = importlib.util.spec_from_file_location("compliance_run", REPO / "compliance" / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+REPO = Path(__file__).resolve().parents[1]
+harness = load_harness()
+wstest = harness.find_wstest()
+
+
+async def autobahn_echo_agent(url: str, agent: str) -> None:
+    """Echo every message of every case, as Autobahn asks of a client under test."""
+    async with asgiws.connect(f"{url}/getCaseCount") as ws:
+        count = int(await ws.recv())  # type: ignore[arg-type]
+    for case in range(1, count + 1):
+        with contextlib.suppress(ConnectionClosed):  # the fuzzer drops some connections on purpose
+            async with asgiws.connect(f"{url}/runCase?case={case}&agent={agent}") as ws:
+                async for message in ws:
+                    await ws.send(message)
+    async with asgiws.connect(f"{url}/updateReports?agent={agent}") as ws:
+        await ws.recv()
+
+
+@pytest.mark.skipif(wstest is None, reason="Autobahn|Testsuite's wstest is not installed (compliance/install.sh)")
+def test_autobahn_fuzzing_server_quick_subset(tmp_path: Path) -> None:
+    """The client side of RFC 6455 / 7692: framing, fragments, UTF-8, close, deflate (~20 s).
+
+    ``AUTOBAHN_CLIENT_CASES='*'`` runs every case instead (about 10 minutes).
+    """
+    cases = os.environ.get("AUTOBAHN_CLIENT_CASES")
+    port = harness.free_port()
+    spec = {
+        "url": f"ws://127.0.0.1:{port}",
+        "outdir": str(tmp_path),
+        "cases": cases.split(",") if cases else list(harness.QUICK_CASES),
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    with open(tmp_path / "wstest.log", "wb") as log:
+        fuzzer = subprocess.Popen(
+            [wstest, "-m", "fuzzingserver", "-s", str(tmp_path / "spec.json")], cwd=tmp_path, stdout=log, stderr=log
+        )
+        try:
+            for _ in range(300):  # it listens within a few seconds
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+                time.sleep(0.05)
+            asyncio.run(asyncio.wait_for(autobahn_echo_agent(f"ws://127.0.0.1:{port}", "asgiws"), 1800))
+        finally:
+            fuzzer.terminate()
+            try:
+                fuzzer.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                fuzzer.kill()
+                fuzzer.wait()
+    results = json.loads((tmp_path / "index.json").read_text())["asgiws"]
+    failing = {
+        case: (result["behavior"], result["behaviorClose"])
+        for case, result in results.items()
+        if result["behavior"] in harness.FAILING_BEHAVIORS or result["behaviorClose"] in harness.FAILING_CLOSE_BEHAVIORS
+    }
+    assert len(results) > 100
+    assert not failing
 
 
 # -- A server that completes the handshake and then says nothing ---------------------
