@@ -181,6 +181,9 @@ class Server:
         for server in self.servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1)
+        if self.config.uds and sockets is None and os.path.exists(self.config.uds):
+            with contextlib.suppress(OSError):
+                os.remove(self.config.uds)
         if not self.force_exit:
             await self._lifespan_shutdown()
 
@@ -251,6 +254,9 @@ def run(app: Any, **kwargs: Any) -> None:
     config = Config(app, **kwargs)
     server = Server(config)
     if config.workers > 1:
+        if not isinstance(app, str):
+            logger.warning("You must pass the application as an import string to use workers.")
+            sys.exit(1)
         from .workers import Multiprocess
 
         sock = bind_socket(config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 import threading
 import time
@@ -65,3 +66,5 @@ def test_unix_socket(server_kind, tmp_path):
         response = client.get("http://localhost/")
     assert response.status_code == 200
     assert response.text.startswith("http ")
+    if server_kind == "asgiws":
+        assert not os.path.exists(path)  # removed at shutdown (uvicorn leaves it behind)
