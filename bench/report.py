@@ -124,28 +124,65 @@ def ceiling_cell(result: dict | None) -> str:
 
 
 def table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> list[str]:
+    """The throughput table, then (if any) the memory table, as Markdown lines."""
+    load = [(s, r) for s, r in rows if s.kind != "rss"]
+    memory = [(s, r) for s, r in rows if s.kind == "rss"]
+    lines: list[str] = []
+    if load:
+        lines += throughput_table(load, candidate, baseline)
+    if memory:
+        lines += ([""] if lines else []) + memory_table(memory, candidate, baseline)
+    return lines
+
+
+def throughput_table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> list[str]:
     lines = [
         f"| scenario | unit | {baseline} | {candidate} | ratio {candidate}/{baseline} | goal "
-        f"| p99 ms {baseline} | p99 ms {candidate} | server CPU {baseline} / {candidate} "
-        f"| server CPU µs/op {baseline} / {candidate} | CPU efficiency {baseline}/{candidate} µs/op "
+        f"| p99 ms {baseline} / {candidate} | server CPU {baseline} / {candidate} "
+        f"| server CPU µs/op {baseline} / {candidate} | CPU efficiency "
         f"| load-gen CPU {baseline} / {candidate} | load-gen ceiling (its CPU) |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario, results in rows:
-        base, cand = results.get(baseline), results.get(candidate)
-        digits = 1 if scenario.kind == "rss" or (base and base.get("value", 0) < 100) else 0
+        base, cand = results.get(baseline) or {}, results.get(candidate) or {}
+        digits = 1 if base.get("value", 1000) < 100 else 0
+        cpu = efficiency(base, cand)
         lines.append(
             f"| {scenario.title} (`{scenario.name}`) | {scenario.unit} "
-            f"| {number(base and base.get('value'), digits)} | {number(cand and cand.get('value'), digits)} "
-            f"| {ratio_cell(ratio(scenario, results, candidate, baseline))}"
-            f"{'' if scenario.higher_is_better else ' (lower is better)'} | {goal_met(scenario, results, candidate, baseline)} "
-            f"| {number(base and base.get('p99_ms'), 2)} | {number(cand and cand.get('p99_ms'), 2)} "
+            f"| {number(base.get('value'), digits)} | {number(cand.get('value'), digits)} "
+            f"| {ratio_cell(ratio(scenario, results, candidate, baseline))} "
+            f"| {goal_met(scenario, results, candidate, baseline)} "
+            f"| {number(base.get('p99_ms'), 2)} / {number(cand.get('p99_ms'), 2)} "
             f"| {cpu_cell(base, 'server_cpu')} / {cpu_cell(cand, 'server_cpu')} "
-            f"| {number(base and base.get('server_us_per_op'), 1)} / {number(cand and cand.get('server_us_per_op'), 1)} "
-            f"| {number(efficiency(base, cand), 2)}{'x' if efficiency(base, cand) else ''} "
+            f"| {number(base.get('server_us_per_op'), 1)} / {number(cand.get('server_us_per_op'), 1)} "
+            f"| {f'{cpu:.2f}x' if cpu else '—'} "
             f"| {cpu_cell(base, 'client_cpu')} / {cpu_cell(cand, 'client_cpu')} | {ceiling_cell(results.get(CEILING))} |"
         )
     return lines
+
+
+def memory_table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> list[str]:
+    lines = [
+        f"| scenario | {baseline} KiB/conn | {candidate} KiB/conn | ratio {candidate}/{baseline} (lower is better) "
+        f"| goal | connections | RSS before → after, MiB: {baseline} / {candidate} |",
+        "|---|---:|---:|---:|---|---:|---|",
+    ]
+    for scenario, results in rows:
+        base, cand = results.get(baseline) or {}, results.get(candidate) or {}
+        lines.append(
+            f"| {scenario.title} (`{scenario.name}`) | {number(base.get('value'), 1)} | {number(cand.get('value'), 1)} "
+            f"| {ratio_cell(ratio(scenario, results, candidate, baseline))} "
+            f"| {goal_met(scenario, results, candidate, baseline)} "
+            f"| {number(cand.get('connections') or base.get('connections'))} "
+            f"| {rss_span(base)} / {rss_span(cand)} |"
+        )
+    return lines
+
+
+def rss_span(result: dict) -> str:
+    if "rss_before_kib" not in result:
+        return "—"
+    return f"{result['rss_before_kib'] / 1024:.1f} → {result['rss_after_kib'] / 1024:.1f}"
 
 
 def notes(rows: list[tuple[Scenario, dict[str, dict]]]) -> list[str]:
@@ -187,7 +224,9 @@ def write_markdown(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], can
         "CPU is % of one core over the measured window; ⚠ marks a load generator at or above "
         f"{SATURATED:.0f}% of its core, whose figure is then a floor. Server CPU µs/op is the server's "
         "CPU time (user + system, so including the kernel's TCP work) per message or request: "
-        "lower is better, and it is steadier than the rate when the machine is busy.",
+        "lower is better, and it is steadier than the rate when the machine is busy. CPU efficiency = "
+        f"{baseline} µs/op ÷ {candidate} µs/op (higher is better). The load-generator ceiling is the rate "
+        "the same client reaches against a picows echo server (Cython, no ASGI) on the server core.",
         "",
         *table(rows, candidate, baseline),
         "",
