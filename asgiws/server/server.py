@@ -52,8 +52,17 @@ class Server:
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve in a new event loop (uvloop when configured and installed) until exit."""
-        with asyncio.Runner(loop_factory=loop_factory(self.config.loop)) as runner:
-            runner.run(self.serve(sockets=sockets))
+        factory = loop_factory(self.config.loop)
+        if sys.version_info >= (3, 11):
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(self.serve(sockets=sockets))
+            return
+        loop = factory() if factory is not None else asyncio.new_event_loop()  # Python 3.10
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.serve(sockets=sockets))
+        finally:
+            loop.close()
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve until `should_exit`; signal handlers only when in the main thread."""
