@@ -139,6 +139,7 @@ class HTTPProtocol(asyncio.Protocol):
         self.server, self.client = get_addresses(transport)
         self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
         self.server_state.connections.add(self)
+        self.shutting_down = self.server_state.shutting_down  # accepted during shutdown
         if self.timeout_request_head is not None:
             self.head_deadline = deadline = self.loop.time() + self.timeout_request_head
             self._schedule(deadline)

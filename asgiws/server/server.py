@@ -167,6 +167,7 @@ class Server:
         for sock in sockets or ():
             sock.close()
         state = self.server_state
+        state.shutting_down = True
         for connection in list(state.connections):
             connection.shutdown()
         await asyncio.sleep(0)

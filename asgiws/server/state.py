@@ -24,7 +24,14 @@ class ServerState:
     the server once a second so no request formats a date.
     """
 
-    __slots__ = ("connections", "tasks", "total_requests", "default_headers", "default_header_lines")
+    __slots__ = (
+        "connections",
+        "tasks",
+        "total_requests",
+        "default_headers",
+        "default_header_lines",
+        "shutting_down",
+    )
 
     def __init__(self) -> None:
         self.connections: set[Connection] = set()
@@ -32,6 +39,8 @@ class ServerState:
         self.total_requests = 0
         self.default_headers: list[tuple[bytes, bytes]] = []
         self.default_header_lines = b""
+        #: Set when graceful shutdown starts: late connections answer one request, then close.
+        self.shutting_down = False
 
     def set_default_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
         """Replace the default headers, as pairs and as ready-to-send header lines."""
