@@ -45,7 +45,6 @@ access_logger = logging.getLogger("asgiws.access")
 #: Request body bytes buffered for the app before reading from the socket pauses.
 HIGH_WATER_LIMIT = 65536
 
-ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
 
 
 class ClientDisconnected(OSError):
@@ -236,7 +235,7 @@ class HTTPProtocol(asyncio.Protocol):
 
         scope = {
             "type": "http",
-            "asgi": ASGI_VERSION,
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": request.http_version,
             "server": self.server,
             "client": self.client,
@@ -272,7 +271,7 @@ class HTTPProtocol(asyncio.Protocol):
                 subprotocols += [item.strip() for item in value.decode("latin-1").split(",") if item.strip()]
         scope = {
             "type": "websocket",
-            "asgi": ASGI_VERSION,
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": request.http_version,
             "scheme": "wss" if self.scheme == "https" else "ws",
             "server": self.server,
