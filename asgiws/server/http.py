@@ -46,7 +46,6 @@ access_logger = logging.getLogger("asgiws.access")
 HIGH_WATER_LIMIT = 65536
 
 
-
 class ClientDisconnected(OSError):
     """`send` after the client went away (an OSError, as ASGI spec 2.4 asks)."""
 
