@@ -203,8 +203,10 @@ class HTTPProtocol(asyncio.Protocol):
             if event_type is Data:
                 cycle = self.cycle
                 if cycle is not None and not cycle.disconnected:
-                    cycle.body += event.data  # type: ignore[union-attr]
-                    if len(cycle.body) > HIGH_WATER_LIMIT:
+                    data = event.data  # type: ignore[union-attr]
+                    cycle.body.append(data)
+                    cycle.body_size += len(data)
+                    if cycle.body_size > HIGH_WATER_LIMIT:
                         self.flow.pause_reading()
                     cycle.wake()
             elif event_type is EndOfMessage:
@@ -384,7 +386,7 @@ class HTTPProtocol(asyncio.Protocol):
     def buffered_bytes(self) -> int:
         """Received bytes held by this connection: unread body plus unparsed input."""
         cycle = self.cycle
-        return self.parser.buffered + (len(cycle.body) if cycle is not None else 0)
+        return self.parser.buffered + (cycle.body_size if cycle is not None else 0)
 
 
 class RequestResponseCycle:
@@ -396,6 +398,7 @@ class RequestResponseCycle:
         "flow",
         "scope",
         "body",
+        "body_size",
         "request_complete",
         "keep_alive",
         "waiting_for_100_continue",
@@ -413,7 +416,8 @@ class RequestResponseCycle:
         self.transport = protocol.transport
         self.flow = protocol.flow
         self.scope = scope
-        self.body = bytearray()
+        self.body: list[bytes] = []  # received body pieces not yet given to the app
+        self.body_size = 0
         self.request_complete = False
         self.keep_alive = request.keep_alive
         self.waiting_for_100_continue = request.expect_continue
@@ -505,8 +509,10 @@ class RequestResponseCycle:
             self.disconnected = True
             self.close_connection()
             return {"type": "http.disconnect"}
-        body = bytes(self.body)
-        self.body.clear()
+        pieces = self.body
+        body = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # no copy for one piece
+        self.body = []
+        self.body_size = 0
         more_body = not self.request_complete
         if more_body:
             self.flow.resume_reading()
