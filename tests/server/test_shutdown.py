@@ -135,3 +135,52 @@ def test_shutdown_closes_websockets_with_1001():
         thread.join(TIMEOUT)
         assert not thread.is_alive()
     assert code == 1001
+
+
+HANGING_APP = textwrap.dedent(
+    """
+    import asyncio
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 200})
+            await send({"type": "http.response.body", "body": b"started", "more_body": True})
+            await asyncio.sleep(3600)
+    """
+)
+
+
+def test_second_sigint_forces_exit(tmp_path):
+    (tmp_path / "hanging_app.py").write_text(HANGING_APP)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asgiws", "hanging_app:app", "--app-dir", str(tmp_path), "--port", "0",
+         "--timeout-graceful-shutdown", "none"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True)
+    reader.start()
+
+    def wait_for(text: str) -> str:
+        while True:
+            line = lines.get(timeout=10)
+            if text in line:
+                return line
+
+    try:
+        line = wait_for("asgiws running on http://127.0.0.1:")
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        with connect(port) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")  # the request is in flight
+            os.kill(process.pid, signal.SIGINT)
+            wait_for("Waiting for connections to close")
+            assert process.poll() is None  # the request in flight holds the shutdown
+            os.kill(process.pid, signal.SIGINT)
+            assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
