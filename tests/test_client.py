@@ -21,7 +21,6 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import parse_qs, urlsplit
@@ -683,8 +682,16 @@ wstest = harness.find_wstest()
 
 async def autobahn_echo_agent(url: str, agent: str) -> None:
     """Echo every message of every case, as Autobahn asks of a client under test."""
-    async with asgiws.connect(f"{url}/getCaseCount") as ws:
-        count = int(await ws.recv())  # type: ignore[arg-type]
+    for _ in range(300):  # wstest listens within a few seconds of starting
+        try:
+            ws = await asgiws.connect(f"{url}/getCaseCount")
+            break
+        except (OSError, HandshakeError):
+            # A WebSocket handshake, not a bare TCP connect, tells it is up: a
+            # TCP connect to a free local port can connect the socket to itself.
+            await asyncio.sleep(0.05)
+    count = int(await ws.recv())  # type: ignore[arg-type]
+    await ws.close()
     for case in range(1, count + 1):
         with contextlib.suppress(ConnectionClosed):  # the fuzzer drops some connections on purpose
             async with asgiws.connect(f"{url}/runCase?case={case}&agent={agent}") as ws:
@@ -713,10 +720,6 @@ def test_autobahn_fuzzing_server_quick_subset(tmp_path: Path) -> None:
             [wstest, "-m", "fuzzingserver", "-s", str(tmp_path / "spec.json")], cwd=tmp_path, stdout=log, stderr=log
         )
         try:
-            for _ in range(300):  # it listens within a few seconds
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-                time.sleep(0.05)
             asyncio.run(asyncio.wait_for(autobahn_echo_agent(f"ws://127.0.0.1:{port}", "asgiws"), 1800))
         finally:
             fuzzer.terminate()
