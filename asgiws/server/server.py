@@ -87,8 +87,6 @@ class Server:
         app_state = self.lifespan.state if self.lifespan else {}
 
         await self.startup(sockets, app_state)
-        if self.should_exit:
-            return
         await self.main_loop()
         await self.shutdown(sockets)
 
@@ -110,6 +108,8 @@ class Server:
                 if listening is not None and listening.family in (socket.AF_INET, socket.AF_INET6):
                     host, port = listening.getsockname()[:2]
                     self._log_started(f"{config.scheme}://{_url_host(host)}:{port}")
+                elif listening is not None:
+                    self._log_started(f"socket {listening.getsockname()!r}")
             elif config.fd is not None:
                 sock = socket.socket(fileno=config.fd)
                 self.servers.append(
