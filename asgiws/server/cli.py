@@ -7,6 +7,7 @@ underscores); `--help` documents them with their defaults.
 from __future__ import annotations
 
 import argparse
+import ssl
 import sys
 from typing import Any
 
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--ssl-keyfile", default=None, help="TLS private key file")
     add("--ssl-certfile", default=None, help="TLS certificate (chain) file")
     add("--ssl-keyfile-password", default=None, help="password of the TLS private key")
+    add("--ssl-version", type=int, default=int(ssl.PROTOCOL_TLS_SERVER), help="TLS protocol (ssl.PROTOCOL_*)")
     add("--ssl-cert-reqs", type=int, default=0, help="client certificate requirement (ssl.CERT_*)")
     add("--ssl-ca-certs", default=None, help="CA certificates file for client certificates")
     add("--ssl-ciphers", default="TLSv1", help="TLS ciphers (OpenSSL syntax)")
