@@ -104,6 +104,11 @@ class WebSocketServer:
         finally:
             self._waiters -= 1
 
+    async def serve_forever(self) -> None:
+        """Serve until the server is closed (by `close()`, Ctrl-C or SIGTERM)."""
+        await self.start()
+        await self.wait_closed()
+
     # -- awaitable and async context manager -----------------------------------
 
     def __await__(self) -> Generator[Any, None, WebSocketServer]:

@@ -227,6 +227,16 @@ SCRIPTS = {
 
         asyncio.run(main())
     """,
+    "serve_forever": """
+        async def main():
+            server = asgiws.serve(hello, "127.0.0.1", PORT, log_level="warning")
+            await server.start()
+            print("serving", flush=True)
+            await server.serve_forever()
+            print("stopped cleanly", flush=True)
+
+        asyncio.run(main())
+    """,
     "seed": """
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
