@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import trustme
 from websockets.asyncio.client import connect as websockets_connect
 
 import asgiws
@@ -193,6 +195,25 @@ def test_settings_are_config_keywords() -> None:
                 return fits, await ws.recv(), ws.close_code
 
     assert run(main()) == ("0123456789", None, 1009)
+
+
+def test_tls_settings_serve_wss(tmp_path: Path) -> None:
+    authority = trustme.CA()
+    cert = authority.issue_cert("127.0.0.1")
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.cert_chain_pems[0].write_to_path(certfile)
+    cert.private_key_pem.write_to_path(keyfile)
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+
+    async def main() -> tuple[Any, Any]:
+        async with asgiws.serve(greet, "127.0.0.1", 0, ssl_certfile=certfile, ssl_keyfile=keyfile, **QUIET) as server:
+            uri = f"wss://127.0.0.1:{port_of(server)}/tls"
+            async with asgiws.connect(uri, ssl=context) as ws:
+                await ws.send("TLS")
+                return await ws.recv(), ws.transport.get_extra_info("ssl_object") is not None
+
+    assert run(main()) == ("Hello TLS! (/tls)", True)
 
 
 def test_plain_http_gets_426() -> None:
