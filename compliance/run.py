@@ -184,8 +184,8 @@ def running_server(command: list[str], port: int, log_path: Path,
                 raise HarnessError(f"server exited with {proc.returncode} before accepting "
                                    f"connections:\n{tail(log_path)}")
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                if connects(port):
+                    break
             except OSError:
                 if time.monotonic() > deadline:
                     raise HarnessError(f"server did not listen on port {port} within "
@@ -200,6 +200,16 @@ def running_server(command: list[str], port: int, log_path: Path,
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def connects(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:port.
+
+    A connect to a free port in the ephemeral range can meet itself (TCP
+    simultaneous open) and succeed; such a socket is not the server.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        return sock.getsockname() != sock.getpeername()
 
 
 def shorten(text: str, width: int) -> str:
