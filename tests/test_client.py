@@ -590,6 +590,7 @@ def test_invalid_accept_raises_handshake_error() -> None:
             )
             await writer.drain()
             await reader.read()
+            writer.close()
 
         server = await asyncio.start_server(answer, "127.0.0.1", 0)
         async with server:

@@ -297,7 +297,9 @@ def test_ctrl_c_stops_cleanly(style: str, tmp_path: Path) -> None:
             await ws.send("before")
             echoed = await ws.recv()
             process.send_signal(signal.SIGINT)
-            return echoed, (await ws.recv(), ws.close_code)
+            after = (await ws.recv(), ws.close_code)
+            await ws.wait_closed()
+            return echoed, after
 
         echoed, after = run(talk())
         stdout, stderr = process.communicate(timeout=TIMEOUT)
