@@ -21,7 +21,9 @@ Limits, with the server's defaults (`asgiws.Config`) so that both ends agree:
 uvicorn's and our server's `ws_max_size`), `max_queue` 32 received messages
 before reading pauses, `write_limit` 64 KiB in the transport's buffer before
 `send()` waits, `open_timeout` and `close_timeout` 10 s, pings every 20 s
-answered within 20 s. "No limit" is an explicit None.
+answered within 20 s. "No limit" is an explicit None. While reading is
+paused, pongs are not read either: a client that leaves `max_queue` messages
+unread for longer than `ping_timeout` is disconnected (1011), as with websockets.
 """
 
 from __future__ import annotations
