@@ -17,6 +17,7 @@ cases missing from the report, timeout).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import re
@@ -167,6 +168,18 @@ def server_command(server: str, app: str, port: int, ws_max_size: int,
     module = {"asgiws": "asgiws", "uvicorn": "uvicorn"}[server]
     return [sys.executable, "-m", module, app, "--host", "127.0.0.1", "--port", str(port),
             "--ws-max-size", str(ws_max_size), "--log-level", "warning", *extra]
+
+
+@contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold a lock on the reports directory: two runs in one would mix their reports."""
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HarnessError(f"another run is using {lock_path.parent} "
+                               "(give this one --reports DIR)") from None
+        yield
 
 
 @contextmanager
@@ -335,18 +348,21 @@ def run(server: str = "asgiws", app: str | None = None, cases: Sequence[str] | N
         raise HarnessError("wstest not found: run compliance/install.sh")
     app = app or default_app()
     reports = (reports or HERE / "reports" / server).resolve()
-    outdir = reports / "servers"
-    shutil.rmtree(outdir, ignore_errors=True)  # never judge a stale report
-    outdir.mkdir(parents=True)
-    port = free_port()
-    spec_path = reports / "fuzzingclient.json"
-    write_spec(spec_path, server, f"ws://127.0.0.1:{port}", outdir, cases, exclude)
-    command = server_command(server, app, port, ws_max_size, server_args)
-    started = time.monotonic()
-    with running_server(command, port, reports / "server.log", startup_timeout) as proc:
-        expected = run_wstest(wstest_path, spec_path, reports / "wstest.log", timeout, verbose)
-        server_exit = proc.poll()
-    results = load_results(outdir, server)
+    reports.mkdir(parents=True, exist_ok=True)
+    with exclusive(reports / "run.lock"):
+        outdir = reports / "servers"
+        shutil.rmtree(outdir, ignore_errors=True)  # never judge a stale report
+        outdir.mkdir()
+        port = free_port()
+        spec_path = reports / "fuzzingclient.json"
+        write_spec(spec_path, server, f"ws://127.0.0.1:{port}", outdir, cases, exclude)
+        command = server_command(server, app, port, ws_max_size, server_args)
+        started = time.monotonic()
+        with running_server(command, port, reports / "server.log", startup_timeout) as proc:
+            expected = run_wstest(wstest_path, spec_path, reports / "wstest.log", timeout,
+                                  verbose)
+            server_exit = proc.poll()
+        results = load_results(outdir, server)
     if len(results) != expected:
         raise HarnessError(f"wstest ran {expected} cases but reported {len(results)}; "
                            f"see {reports / 'wstest.log'}")
