@@ -14,7 +14,10 @@ public side is the same WebSocket object API as the server's handler style
 Per connection there is no task and at most one timer at a time: the
 keep-alive ping, then its pong deadline, then (once closing) the close
 deadline. Nothing is allocated per message beyond the message itself and,
-when `recv()` has to wait, one future.
+when `recv()` has to wait, one future. Frames sent during one turn of the
+event loop leave in one write (one system call instead of one per message,
+the main cost of a small message), flushed at the end of that turn or as
+soon as they reach `write_limit` bytes.
 
 Limits, with the server's defaults (`asgiws.Config`) so that both ends agree:
 `max_size` 16 MiB per received message (websockets uses 1 MiB; 16 MiB is
@@ -125,6 +128,8 @@ class ClientConnection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
         self._keepalive: bytes | None = None  # payload of the keep-alive ping in flight
+        self._pending: list[bytes] = []  # frames to write at the end of this loop turn
+        self._pending_size = 0
 
     # -- what the user reads -------------------------------------------------
 
@@ -258,8 +263,9 @@ class ClientConnection(asyncio.Protocol):
         assert conn is not None
         output = conn.data_to_send()
         if output:
-            self.transport.write(output)
+            self._write(output)
         if conn.close_expected():
+            self._flush()
             self.transport.close()
         if len(messages) > before:
             self._wake()
@@ -347,9 +353,28 @@ class ClientConnection(asyncio.Protocol):
             data = conn.send_binary(message)  # type: ignore[arg-type]
         else:
             raise TypeError(f"WebSocket messages are str or bytes, not {type(message).__name__}")
-        self.transport.write(data)
+        self._write(data)
         if self._write_paused:
             await self._drain()
+
+    def _write(self, data: bytes) -> None:
+        """Queue frame bytes for the end of this loop turn (at once past `write_limit`)."""
+        pending = self._pending
+        if not pending:
+            self.loop.call_soon(self._flush)
+        pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= self.write_limit:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Hand the queued frames to the transport in one write."""
+        pending = self._pending
+        if pending:
+            self._pending = []
+            self._pending_size = 0
+            if not self.transport.is_closing():
+                self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     async def _drain(self) -> None:
         while self._write_paused and not self._lost.done():
@@ -379,7 +404,7 @@ class ClientConnection(asyncio.Protocol):
             payload = data.encode() if isinstance(data, str) else bytes(data)
             if payload in self._pings:
                 raise RuntimeError("a ping with the same payload is already waiting for its pong")
-        self.transport.write(conn.send_ping(payload))
+        self._write(conn.send_ping(payload))
         future: asyncio.Future[float] = self.loop.create_future()
         self._pings[payload] = (future, time.monotonic())
         return future
@@ -416,7 +441,7 @@ class ClientConnection(asyncio.Protocol):
         self._keepalive = payload = os.urandom(4)
         while payload in self._pings:
             self._keepalive = payload = os.urandom(4)
-        self.transport.write(self.conn.send_ping(payload))  # type: ignore[union-attr]
+        self._write(self.conn.send_ping(payload))  # type: ignore[union-attr]
         future: asyncio.Future[float] = self.loop.create_future()
         self._pings[payload] = (future, time.monotonic())
         if self.ping_timeout is not None:
@@ -426,7 +451,8 @@ class ClientConnection(asyncio.Protocol):
         self._timer = None
         if self.open:
             # The server is unresponsive: fail the connection (1011, as websockets does).
-            self.transport.write(self.conn.send_close(1011, "keepalive ping timeout"))  # type: ignore[union-attr]
+            self._write(self.conn.send_close(1011, "keepalive ping timeout"))  # type: ignore[union-attr]
+            self._flush()
             self.close_code, self.close_reason = 1011, "keepalive ping timeout"
         self.transport.abort()  # connection_lost wakes recv()
 
@@ -443,7 +469,8 @@ class ClientConnection(asyncio.Protocol):
             return
         if not self._lost.done():
             if conn.close_sent is None and conn.state is not _CLOSED:
-                self.transport.write(conn.send_close(code, reason))
+                self._write(conn.send_close(code, reason))
+                self._flush()
                 self._arm_abort()
                 # The server's close may sit behind messages nobody will read.
                 self._resume_reading()
