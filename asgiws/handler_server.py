@@ -72,8 +72,11 @@ class WebSocketServer:
         server.server_state.set_default_headers(default_headers(self.config))
         try:
             await server.startup(None, {})
-        except SystemExit:
-            # Server.startup logs the OSError and exits, as a CLI should; a library raises.
+        except SystemExit as exit_:
+            # Server.startup logs the OSError and exits, as a CLI should; a library raises it.
+            error = exit_.__context__
+            if isinstance(error, OSError):
+                raise error from None
             raise OSError(f"cannot listen on {self.config.host}:{self.config.port}") from None
         self._closed = loop.create_future()
         self._serving = loop.create_task(self._serve())

@@ -8,6 +8,7 @@ script as a subprocess and send it SIGINT.
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 import socket
 import ssl
@@ -113,8 +114,9 @@ def test_address_in_use_raises_oserror() -> None:
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
-            with pytest.raises(OSError):
-                await asgiws.serve(echo, "127.0.0.1", taken.getsockname()[1], **QUIET)
+            with pytest.raises(OSError) as raised:
+                await asgiws.serve(echo, "127.0.0.1", taken.getsockname()[1], log_level="critical")
+            assert raised.value.errno == errno.EADDRINUSE
 
     run(main())
 
