@@ -191,7 +191,7 @@ class ClientConnection(asyncio.Protocol):
         self._cancel_timer()
         if not self._opened.done():
             self._opened.set_exception(HandshakeError("connection lost during the opening handshake", 0))
-            self._opened.exception()  # retrieved: open() re-raises it
+            self._opened.exception()  # marked retrieved: _wait_open() re-raises it, if still waiting
         if self.close_code is None:
             self.close_code, self.close_reason = 1006, ""
         if not self._lost.done():
