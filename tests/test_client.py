@@ -755,7 +755,7 @@ def test_autobahn_fuzzing_server_quick_subset(tmp_path: Path) -> None:
         for case, result in results.items()
         if result["behavior"] in harness.FAILING_BEHAVIORS or result["behaviorClose"] in harness.FAILING_CLOSE_BEHAVIORS
     }
-    assert len(results) > 100
+    assert len(results) > (0 if cases else 100)
     assert not failing
 
 
