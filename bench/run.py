@@ -237,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
                    "accepted), after 20 warm-up connections, divided by the number of connections",
         }
         write_markdown(BENCH / "RESULTS.md", rows, candidate, baseline, settings)
-        plot(BENCH / "ratios.png", rows, candidate, baseline)
+        try:
+            plot(BENCH / "ratios.png", rows, candidate, baseline)
+        except ImportError:
+            print("matplotlib is missing (pip install -e '.[bench]'): no ratios.png", file=sys.stderr)
         print(f"wrote {BENCH / 'RESULTS.md'} and {BENCH / 'ratios.png'}", file=sys.stderr)
     return 0
 
