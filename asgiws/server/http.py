@@ -38,6 +38,7 @@ from ..protocol.http11 import (
 from .config import Config
 from .flow_control import FlowControl
 from .state import ServerState
+from .websocket import WebSocketProtocol
 
 logger = logging.getLogger("asgiws.error")
 access_logger = logging.getLogger("asgiws.access")
@@ -262,8 +263,6 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _upgrade_websocket(self, request: Request, path: str, raw_path: bytes, query_string: bytes) -> None:
         """Hand the connection over to the WebSocket protocol, with the bytes read past the head."""
-        from .websocket import WebSocketProtocol  # noqa: PLC0415 (a sibling written separately)
-
         self.parser.next_event()  # the empty body's EndOfMessage
         trailing_data = self.parser.take_trailing_data()
         subprotocols = []
@@ -298,7 +297,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._cancel_timers()
         self.flow.resume_reading()
         protocol = WebSocketProtocol(self.config, state, self.app_state)
-        protocol.start(self.transport, scope, trailing_data)
+        protocol.start(self.transport, scope, trailing_data, request.method)
 
     def _reject(self, exc: HTTPError) -> None:
         """Answer a request the parser refused with its status, then close."""

@@ -133,17 +133,20 @@ class WebSocketProtocol(asyncio.Protocol):
 
     # -- Hand-over from the HTTP protocol ---------------------------------
 
-    def start(self, transport: asyncio.Transport, scope: dict[str, Any], trailing_data: bytes = b"") -> None:
+    def start(
+        self, transport: asyncio.Transport, scope: dict[str, Any], trailing_data: bytes = b"", method: str = "GET"
+    ) -> None:
         """Take over `transport` after an upgrade request, validate it and run the app.
 
         An invalid handshake is answered with its 4xx here and the app never
-        runs. `trailing_data` is what the client sent after the request head.
+        runs. `trailing_data` is what the client sent after the request head;
+        `method` is the request's (anything but GET is refused with 400).
         """
         self.transport = transport
         self.scope = scope
         try:
             # The HTTP protocol upgrades GET requests only (the scope has no method).
-            self.request = parse_upgrade_request("GET", scope["http_version"], scope["headers"])
+            self.request = parse_upgrade_request(method, scope["http_version"], scope["headers"])
         except HandshakeError as exc:
             self.phase = CLOSED
             error_logger.debug("Invalid WebSocket handshake: %s", exc)

@@ -42,8 +42,11 @@ def example(name: str, *args: str) -> Iterator[tuple[int, subprocess.Popen]]:
         deadline = time.monotonic() + 15
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                    # With no listener, a connect to a port in the ephemeral range can
+                    # succeed by meeting itself (TCP simultaneous open): that is not the example.
+                    if probe.getsockname() != probe.getpeername():
+                        break
             except OSError:
                 if process.poll() is not None:
                     raise RuntimeError(f"{name} exited early:\n{process.stdout.read()}")

@@ -244,12 +244,17 @@ def test_app_exception_before_accept_is_500(server_kind: str) -> None:
         run(client(host, port))
 
 
-def test_invalid_handshake_is_answered_with_4xx(server_kind: str) -> None:
+@pytest.mark.parametrize(
+    "method, version",
+    [("GET", b"8"), ("POST", b"13")],
+    ids=["unsupported-version", "not-GET"],
+)
+def test_invalid_handshake_is_answered_with_4xx(server_kind: str, method: str, version: bytes) -> None:
     with running_server(echo_app, server_kind) as (host, port):
         sock = socket.create_connection((host, port), timeout=TIMEOUT)
         sock.sendall(
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
+            method.encode() + b" / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: " + version + b"\r\n\r\n"
         )
         response = b""
         while b"\r\n\r\n" not in response:
