@@ -120,7 +120,7 @@ def efficiency(base: dict | None, cand: dict | None) -> float | None:
 def ceiling_cell(result: dict | None) -> str:
     if not result or "value" not in result:
         return "—"
-    return f"{result['value']:,.0f} ({result['client_cpu']:.0f}%)"
+    return f"{result['value']:,.0f} ({result['client_cpu']:.0f}%; {result['server_us_per_op']:.1f} µs/op)"
 
 
 def table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> list[str]:
@@ -140,7 +140,7 @@ def throughput_table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: st
         f"| scenario | unit | {baseline} | {candidate} | ratio {candidate}/{baseline} | goal "
         f"| p99 ms {baseline} / {candidate} | server CPU {baseline} / {candidate} "
         f"| server CPU µs/op {baseline} / {candidate} | CPU efficiency "
-        f"| load-gen CPU {baseline} / {candidate} | load-gen ceiling (its CPU) |",
+        f"| load-gen CPU {baseline} / {candidate} | load-gen ceiling (its CPU; echo server µs/op) |",
         "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario, results in rows:
@@ -226,7 +226,8 @@ def write_markdown(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], can
         "CPU time (user + system, so including the kernel's TCP work) per message or request: "
         "lower is better, and it is steadier than the rate when the machine is busy. CPU efficiency = "
         f"{baseline} µs/op ÷ {candidate} µs/op (higher is better). The load-generator ceiling is the rate "
-        "the same client reaches against a picows echo server (Cython, no ASGI) on the server core.",
+        "the same client reaches against a picows echo server (Cython, no ASGI) on the server core, with the "
+        "client's CPU and that echo server's CPU per message: about the least a Python server can spend.",
         "",
         *table(rows, candidate, baseline),
         "",
