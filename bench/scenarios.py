@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cpu_time import process_cpu_seconds
 from servers import LOAD_CPU, ServerProcess, pinned, raise_open_files_limit
 
 BENCH = Path(__file__).resolve().parent
@@ -27,6 +28,8 @@ SATURATED = 90.0  # load generator CPU %, above which its figure is only a floor
 
 @dataclass(frozen=True)
 class Timing:
+    """How long and how often each scenario runs."""
+
     duration: float = 5.0
     warmup: float = 1.0
     repeats: int = 3
@@ -35,6 +38,8 @@ class Timing:
 
 @dataclass(frozen=True)
 class Scenario:
+    """One row of the results: what load to apply and how to judge the figure."""
+
     name: str
     title: str
     kind: str  # "ws", "http" or "rss"
@@ -95,13 +100,6 @@ def measure_ws(server: ServerProcess, scenario: Scenario, timing: Timing) -> dic
 
 def cpu_microseconds_per_op(cpu_percent: float, rate: float) -> float:
     return 1e4 * cpu_percent / rate if rate else float("nan")
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` (fields 14 and 15 of /proc/PID/stat)."""
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        fields = f.read().rsplit(b")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(server: ServerProcess, seconds: float) -> tuple[str, float, float]:
