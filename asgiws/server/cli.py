@@ -19,6 +19,16 @@ def _on_off(parser: argparse.ArgumentParser, name: str, default: bool, help: str
     parser.add_argument(f"--{name}", default=default, action=argparse.BooleanOptionalAction, help=help)
 
 
+def _boolean(value: str) -> bool:
+    """uvicorn's BOOLEAN option values: true/false, 1/0, yes/no, on/off."""
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{value!r} is not a boolean")
+
+
 def _optional_float(value: str) -> float | None:
     return None if value.lower() in ("none", "off") else float(value)
 
@@ -38,13 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
     add("--fd", type=int, default=None, help="serve on this already bound socket file descriptor")
     add("--loop", choices=["auto", "asyncio", "uvloop"], default="auto", help="event loop (auto: uvloop if installed)")
     add("--http", default="auto", help="accepted for uvicorn compatibility; asgiws has one HTTP/1.1 implementation")
-    add("--ws", choices=["auto", "none"], default="auto", help="WebSocket support (none: upgrades are plain HTTP)")
+    add(
+        "--ws",
+        choices=["auto", "none", "websockets", "websockets-sansio", "wsproto"],
+        default="auto",
+        help="WebSocket support (none: upgrades are plain HTTP; uvicorn's implementation names mean auto)",
+    )
     add("--ws-max-size", type=int, default=16 * 1024 * 1024, help="largest WebSocket message, in bytes")
     add("--ws-max-queue", type=int, default=32, help="received WebSocket messages queued before reading pauses")
     add("--ws-ping-interval", type=_optional_float, default=20.0, help="seconds between keep-alive pings (none: off)")
     add("--ws-ping-timeout", type=_optional_float, default=20.0, help="seconds to wait for a pong (none: forever)")
     add("--ws-close-timeout", type=_optional_float, default=10.0, help="seconds to wait for the closing handshake")
-    _on_off(parser, "ws-per-message-deflate", True, "negotiate permessage-deflate compression")
+    add(
+        "--ws-per-message-deflate",
+        type=_boolean,
+        default=True,
+        metavar="BOOLEAN",
+        help="negotiate permessage-deflate compression (true/false, as uvicorn's)",
+    )
+    add("--no-ws-per-message-deflate", dest="ws_per_message_deflate", action="store_false", help=argparse.SUPPRESS)
     add("--lifespan", choices=["auto", "on", "off"], default="auto", help="run the ASGI lifespan protocol")
     add("--log-config", default="default", help="logging config file (.json or .ini); default: asgiws's own")
     add(

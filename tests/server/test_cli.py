@@ -64,3 +64,26 @@ def test_failed_startup_exits_3(tmp_path):
     result = run_cli("failing_startup:app", "--app-dir", str(tmp_path), "--port", "0", "--lifespan", "on")
     assert result.returncode == 3
     assert "database down" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        ([], True),
+        (["--ws-per-message-deflate", "false"], False),  # uvicorn's spelling
+        (["--ws-per-message-deflate", "True"], True),
+        (["--no-ws-per-message-deflate"], False),
+    ],
+)
+def test_per_message_deflate_takes_uvicorns_boolean(argv, expected):
+    args = build_parser().parse_args([*argv, "m:app"])
+    assert config_from_args(args)["ws_per_message_deflate"] is expected
+
+
+@pytest.mark.parametrize("implementation", ["websockets", "websockets-sansio", "wsproto"])
+def test_uvicorns_ws_implementation_names_are_accepted(implementation):
+    import asgiws
+
+    settings = config_from_args(build_parser().parse_args(["m:app", "--ws", implementation]))
+    settings.pop("app_dir")
+    assert asgiws.Config("m:app", **settings).ws_enabled
