@@ -72,7 +72,26 @@ _NOT_FOUND = PlainTextResponse("Not Found", status_code=404)
 _SERVER_ERROR = PlainTextResponse("Internal Server Error", status_code=500)
 
 
-class Route:
+class _PatternRoute:
+    """What HTTP and WebSocket routes share: a path pattern compiled once, and an endpoint."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None,
+        extra_types: dict[str, Callable[[str], Any]] | None,
+    ) -> None:
+        self.path = path
+        self.pattern = PathPattern(path, extra_types)
+        #: match(path) -> typed params or None; the pattern's own, saving a call per candidate.
+        self.match: Callable[[str], dict[str, Any] | None] = self.pattern.match
+        self.slashes = self.pattern.slashes
+        self.endpoint = endpoint
+        self.name = name or getattr(endpoint, "__name__", None)
+
+
+class Route(_PatternRoute):
     """An HTTP route: `endpoint(request)` for `methods` on `path`.
 
     `endpoint` may be async or a plain function (run in a worker thread).
@@ -89,13 +108,7 @@ class Route:
         name: str | None = None,
         extra_types: dict[str, Callable[[str], Any]] | None = None,
     ) -> None:
-        self.path = path
-        self.pattern = PathPattern(path, extra_types)
-        #: match(path) -> typed params or None; the pattern's own, saving a call per candidate.
-        self.match: Callable[[str], dict[str, Any] | None] = self.pattern.match
-        self.slashes = self.pattern.slashes
-        self.endpoint = endpoint
-        self.name = name or getattr(endpoint, "__name__", None)
+        super().__init__(path, endpoint, name, extra_types)
         if isinstance(methods, str):
             methods = [methods]
         allowed = {m.upper() for m in (methods or ("GET",))}
@@ -130,7 +143,7 @@ class Route:
         return f"Route({self.path!r}, methods={sorted(self.methods)})"
 
 
-class WebSocketRoute:
+class WebSocketRoute(_PatternRoute):
     """A WebSocket route: `endpoint(websocket)` or `endpoint(websocket, path)` on `path`.
 
     The connection is accepted before the handler runs, choosing the first
@@ -151,13 +164,7 @@ class WebSocketRoute:
         subprotocols: Sequence[str] | None = None,
         extra_types: dict[str, Callable[[str], Any]] | None = None,
     ) -> None:
-        self.path = path
-        self.pattern = PathPattern(path, extra_types)
-        #: match(path) -> typed params or None; the pattern's own, saving a call per candidate.
-        self.match: Callable[[str], dict[str, Any] | None] = self.pattern.match
-        self.slashes = self.pattern.slashes
-        self.endpoint = endpoint
-        self.name = name or getattr(endpoint, "__name__", None)
+        super().__init__(path, endpoint, name, extra_types)
         self.accept = accept
         self.subprotocols = list(subprotocols) if subprotocols else None
         self.pass_path = takes_path(endpoint)
