@@ -243,8 +243,8 @@ def write_markdown(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], can
 def plot(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> None:
     """A bar per scenario: candidate/baseline, its goal as a tick, and (thin) the CPU-efficiency ratio.
 
-    Green: goal met (or better than the baseline where there is no goal);
-    orange: better than the baseline, short of the goal; red: worse.
+    Green: goal met; orange: better than the baseline, short of the goal;
+    red: short of the goal and worse than the baseline; blue: no goal set.
     """
     import matplotlib
 
@@ -260,8 +260,12 @@ def plot(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], candidate: st
         value = 0.0 if math.isnan(value) else value
         goal = goal_as_ratio(scenario, results, baseline)
         better = value >= 1 if scenario.higher_is_better else value <= 1
-        met = goal_met(scenario, results, candidate, baseline).endswith("✓") if goal is not None else better
-        color = "tab:green" if met else "tab:orange" if better else "tab:red"
+        if goal is None:
+            color = "tab:blue"
+        elif goal_met(scenario, results, candidate, baseline).endswith("✓"):
+            color = "tab:green"
+        else:
+            color = "tab:orange" if better else "tab:red"
         axes.barh(position - 0.12, value, height=0.5, color=color)
         axes.text(value, position - 0.12, f" {value:.2f}x", va="center", fontsize=9)
         cpu = efficiency(results.get(baseline), results.get(candidate))
@@ -286,6 +290,7 @@ def plot(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], candidate: st
             Patch(color="tab:green", label="goal met"),
             Patch(color="tab:orange", label="better, short of goal"),
             Patch(color="tab:red", label="worse"),
+            Patch(color="tab:blue", label="no goal"),
             Patch(color="tab:gray", label=f"CPU efficiency ({baseline} µs/op ÷ {candidate} µs/op)"),
             Line2D([], [], color="black", linewidth=2, label="goal"),
         ],
