@@ -35,7 +35,10 @@ What it enforces, beyond single frames (frames.py):
   The server closes TCP first once the handshake is done (section 7.1.1), so
   `close_expected()` is True then on the server side; on failure or EOF it
   is True on both sides. A client waits for the server's EOF (with a timeout).
-* sending data after our close raises `ConnectionClosed`.
+* sending data after our close raises `ConnectionClosed`, with one
+  exception: after a failure, data may still be sent until `data_to_send()`
+  hands out the failing close frame, so that answers to the messages that
+  came before the bad frame can precede it on the wire.
 """
 
 from __future__ import annotations
@@ -123,6 +126,8 @@ class WebSocketConnection:
         # UTF-8 check of a text frame whose payload is still arriving.
         self._partial_decoder: codecs.IncrementalDecoder = _utf8_decoder()
         self._partial_checked = 0
+        # Our close frame after a failure, queued but not yet taken by data_to_send().
+        self._failure_close_pending = False
 
     # -- receiving --------------------------------------------------------
 
@@ -269,6 +274,7 @@ class WebSocketConnection:
         if self.close_sent is None:
             self.close_sent = (code, "")
             self._out.append(serialize_frame(Frame(Opcode.CLOSE, serialize_close(code)), self._mask))
+            self._failure_close_pending = True
         if self.close_code is None:
             self.close_code = 1006
         self.state = State.CLOSED
@@ -296,6 +302,7 @@ class WebSocketConnection:
         if not out:
             return b""
         self._out = []
+        self._failure_close_pending = False
         return out[0] if len(out) == 1 else b"".join(out)
 
     def close_expected(self) -> bool:
@@ -315,7 +322,7 @@ class WebSocketConnection:
         return connection_closed(code, self.close_reason)
 
     def _send_data(self, opcode: int, payload: bytes) -> bytes:
-        if self.close_sent is not None or self.state is _CLOSED:
+        if (self.close_sent is not None or self.state is _CLOSED) and not self._failure_close_pending:
             raise self._closed_error()
         frame = Frame(opcode, payload)
         for ext in self.extensions:

@@ -211,14 +211,17 @@ class WebSocketProtocol(asyncio.Protocol):
 
     def _process(self, received: list[Any]) -> None:
         """Deliver received messages, answer control frames, follow the close handshake."""
+        delivered = False
         for event in received:
             kind = type(event)
             if kind is TextMessage:
                 if self.phase is OPEN:
                     self._deliver({"type": "websocket.receive", "text": event.data})
+                    delivered = True
             elif kind is BinaryMessage:
                 if self.phase is OPEN:
                     self._deliver({"type": "websocket.receive", "bytes": event.data})
+                    delivered = True
             elif kind is Pong:
                 if event.payload == self.ping_payload and self.phase is OPEN:
                     self.ping_payload = None
@@ -227,6 +230,13 @@ class WebSocketProtocol(asyncio.Protocol):
                 self._peer_closed(event.code, event.reason)
             elif kind is ConnectionFailed:
                 error_logger.debug("WebSocket connection failed: %s", event.error)
+                if delivered and self.phase is OPEN:
+                    # Messages came before the bad frame: let the app answer them
+                    # (its task runs first, woken when they were handed over),
+                    # then send the failing close frame after its answers.
+                    self._start_burst()
+                    self.loop.call_soon(self._fail_after_answers, event.code)
+                    return
                 self._peer_closed(event.code, "")
         output = self.conn.data_to_send()
         if output:
@@ -236,13 +246,30 @@ class WebSocketProtocol(asyncio.Protocol):
         if self.phase is CLOSED:
             # RFC 6455 section 7.1.1: the server closes the TCP connection first.
             self.transport.close()
-        elif len(received) > 1 and self.out is None and self.phase is OPEN:
-            # A burst: hold the app's answers back until it has handled them all.
-            # Scheduled after the app's wake-up (queued when the first message
-            # was handed over), so the flush runs once the app has answered.
+        elif len(received) > 1 and self.phase is OPEN:
+            self._start_burst()
+
+    def _start_burst(self) -> None:
+        """Hold the app's answers to a burst of messages back, to write them together.
+
+        The flush is scheduled after the app's wake-up (queued when the first
+        message was handed over), so it runs once the app has answered.
+        """
+        if self.out is None:
             self.out = []
             self.out_size = 0
             self.loop.call_soon(self._flush)
+
+    def _fail_after_answers(self, code: int) -> None:
+        """The peer broke the protocol after valid messages, now answered: send the failing close."""
+        if self.phase is not OPEN:
+            return  # the connection was lost meanwhile
+        self._flush()
+        self._peer_closed(code, "")
+        output = self.conn.data_to_send()
+        if output:
+            self.transport.write(output)
+        self.transport.close()
 
     def _deliver(self, message: dict[str, Any]) -> None:
         """Hand `message` to the waiting receive(), or queue it (pausing reading when full)."""
@@ -427,6 +454,10 @@ class WebSocketProtocol(asyncio.Protocol):
 
     def _close(self, code: int, reason: str) -> None:
         """Send our close frame and wait (bounded) for the peer's."""
+        if self.conn.failure is not None:
+            # The peer already broke the protocol: its close code wins.
+            self._fail_after_answers(self.conn.failure.close_code)
+            return
         self.phase = CLOSING
         self._flush()
         self.transport.write(self.conn.send_close(code, reason))

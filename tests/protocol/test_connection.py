@@ -163,6 +163,18 @@ def test_messages_before_an_error_are_not_lost() -> None:
     assert_failed(conn, events, 1002)
 
 
+def test_answers_to_messages_before_an_error_can_precede_the_failing_close() -> None:
+    # Autobahn 3.2, 4.1.3...: the echo of a valid message, then the close 1002.
+    conn = server()
+    events = conn.receive_data(client_frame(0x81, b"one") + client_frame(0x83))
+    assert events[0] == TextMessage("one")
+    answer = conn.send_text("one")
+    assert sent_frames(conn.data_to_send()) == [Frame(Opcode.CLOSE, (1002).to_bytes(2, "big"))]
+    assert sent_frames(answer) == [Frame(Opcode.TEXT, b"one")]
+    with pytest.raises(ConnectionClosed):
+        conn.send_text("too late: the close frame was handed out")
+
+
 def test_error_split_across_receive_calls() -> None:
     conn = server()
     data = client_frame(0x81, b"ok") + client_frame(0x80, b"bad")
@@ -356,6 +368,7 @@ def test_send_after_peer_close_raises_with_the_received_code() -> None:
 def test_send_after_failure_raises() -> None:
     conn = server()
     conn.receive_data(client_frame(0x83))
+    conn.data_to_send()  # the failing close frame is on its way
     with pytest.raises(ConnectionClosedError):
         conn.send_text("x")
 

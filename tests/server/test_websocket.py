@@ -436,6 +436,18 @@ def test_unmasked_frame_is_closed_with_1002(server_kind: str) -> None:
         client.close()
 
 
+def test_echo_of_a_message_before_a_bad_frame_precedes_the_close() -> None:
+    # Autobahn 3.2, 4.1.3, 5.15...: strict is the echo, then the close 1002. RFC 6455
+    # allows dropping the echo (uvicorn does, at times), so this is asgiws' own behaviour.
+    with running_server(echo_app, "asgiws") as (host, port):
+        client = RawClient(host, port)
+        client.sock.sendall(frame(0x1, b"valid") + frame(0x3, b""))  # then a reserved opcode
+        assert client.recv_frame() == (0x1, True, b"valid")
+        assert client.recv_close()[0] == 1002
+        assert client.at_eof()
+        client.close()
+
+
 def test_invalid_utf8_is_closed_with_1007(server_kind: str) -> None:
     seen: queue.Queue[Any] = queue.Queue()
     with running_server(recording_echo_app(seen), server_kind) as (host, port):
