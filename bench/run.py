@@ -119,29 +119,6 @@ def run_load_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str]]
                     if result is not None:
                         runs[scenario.name][label].append(result)
     return runs
-    with ExitStack() as stack:
-        running = {label: stack.enter_context(ServerProcess(name, app, log_dir)) for label, name in servers}
-        for scenario in scenarios:
-            print(f"{scenario.name}: {scenario.title}", file=sys.stderr)
-            for repeat in range(timing.repeats):
-                for label, name in servers:
-                    server = running[label]
-                    if not server.alive():
-                        print(f"  {label} died; restarting:\n{server.log_tail()}", file=sys.stderr)
-                        try:
-                            server = running[label] = stack.enter_context(ServerProcess(name, app, log_dir))
-                        except RuntimeError as exc:
-                            print(f"  {label:>10}: FAILED to start: {exc}", file=sys.stderr)
-                            continue
-                    result = attempt(scenario, server, timing, label)
-                    if result is not None:
-                        runs[scenario.name][label].append(result)
-            if ceiling and scenario.kind == "ws":
-                if CEILING not in running:
-                    running[CEILING] = stack.enter_context(ServerProcess(CEILING, app, log_dir))
-                result = attempt(scenario, running[CEILING], timing, "ceiling")
-                runs[scenario.name][CEILING] = [result] if result is not None else []
-    return runs
 
 
 def run_memory_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str]], app: str, timing: Timing,
