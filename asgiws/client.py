@@ -46,6 +46,7 @@ from .protocol.connection import Side, State, WebSocketConnection
 from .protocol.deflate import DeflateSettings
 from .protocol.errors import ConnectionClosed, HandshakeError, connection_closed
 from .protocol.handshake import ClientHandshake, ClientHandshakeResult
+from .server.flow_control import FlowControl
 
 __all__ = ["connect", "Connect", "ClientConnection", "parse_uri"]
 
@@ -122,9 +123,7 @@ class ClientConnection(asyncio.Protocol):
         self._lost: asyncio.Future[None] = self.loop.create_future()
         self._messages: deque[str | bytes] = deque()
         self._waiter: asyncio.Future[None] | None = None  # recv() waiting for a message
-        self._drain_waiter: asyncio.Future[None] | None = None  # send() waiting for the buffer
-        self._read_paused = False
-        self._write_paused = False
+        self._flow: FlowControl = None  # type: ignore[assignment]  # created with the transport
         self._timer: asyncio.TimerHandle | None = None
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
         self._keepalive: bytes | None = None  # payload of the keep-alive ping in flight
@@ -157,6 +156,7 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self._flow = FlowControl(transport)
         self.transport.set_write_buffer_limits(high=self.write_limit)
         assert self.handshake is not None
         self.transport.write(self.handshake.request)
@@ -197,7 +197,8 @@ class ClientConnection(asyncio.Protocol):
         if not self._lost.done():
             self._lost.set_result(None)
         self._wake()
-        self._wake_drain()
+        if self._flow is not None:
+            self._flow.connection_lost()
         error = connection_closed(self.close_code, self.close_reason or "")
         for future, _ in self._pings.values():
             if not future.done():
@@ -206,11 +207,10 @@ class ClientConnection(asyncio.Protocol):
         self._pings.clear()
 
     def pause_writing(self) -> None:
-        self._write_paused = True
+        self._flow.pause_writing()
 
     def resume_writing(self) -> None:
-        self._write_paused = False
-        self._wake_drain()
+        self._flow.resume_writing()
 
     # -- opening handshake ----------------------------------------------------------
 
@@ -270,9 +270,8 @@ class ClientConnection(asyncio.Protocol):
         if len(messages) > before:
             self._wake()
             max_queue = self.max_queue
-            if max_queue is not None and len(messages) >= max_queue and not self._read_paused:
-                self._read_paused = True
-                self.transport.pause_reading()
+            if max_queue is not None and len(messages) >= max_queue:
+                self._flow.pause_reading()
 
     def _peer_closed(self, code: int, reason: str) -> None:
         """A close frame arrived, the connection failed, or EOF: record the code, await TCP's end."""
@@ -281,19 +280,12 @@ class ClientConnection(asyncio.Protocol):
         # RFC 6455 section 7.1.1: the server closes TCP first; wait for it, bounded.
         self._arm_abort()
         self._wake()
-        self._resume_reading()
+        self._flow.resume_reading()
 
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-
-    def _wake_drain(self) -> None:
-        waiter = self._drain_waiter
-        if waiter is not None:
-            self._drain_waiter = None
             if not waiter.done():
                 waiter.set_result(None)
 
@@ -318,19 +310,13 @@ class ClientConnection(asyncio.Protocol):
             if not messages:
                 return None
         message = messages.popleft()
-        if self._read_paused and len(messages) <= (self.max_queue or 0) // 2:
-            self._resume_reading()
+        if self._flow.read_paused and len(messages) <= (self.max_queue or 0) // 2:
+            self._flow.resume_reading()
         return message
 
     async def __aiter__(self) -> AsyncIterator[str | bytes]:
         while (message := await self.recv()) is not None:
             yield message
-
-    def _resume_reading(self) -> None:
-        if self._read_paused:
-            self._read_paused = False
-            if not self.transport.is_closing():
-                self.transport.resume_reading()
 
     # -- sending ------------------------------------------------------------------------
 
@@ -354,7 +340,7 @@ class ClientConnection(asyncio.Protocol):
         else:
             raise TypeError(f"WebSocket messages are str or bytes, not {type(message).__name__}")
         self._write(data)
-        if self._write_paused:
+        if self._flow.write_paused:
             await self._drain()
 
     def _write(self, data: bytes) -> None:
@@ -377,11 +363,7 @@ class ClientConnection(asyncio.Protocol):
                 self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     async def _drain(self) -> None:
-        while self._write_paused and not self._lost.done():
-            waiter = self._drain_waiter
-            if waiter is None:
-                waiter = self._drain_waiter = self.loop.create_future()
-            await waiter
+        await self._flow.drain()
         if self._lost.done():
             raise self._closed_error()
 
@@ -473,7 +455,7 @@ class ClientConnection(asyncio.Protocol):
                 self._flush()
                 self._arm_abort()
                 # The server's close may sit behind messages nobody will read.
-                self._resume_reading()
+                self._flow.resume_reading()
             await asyncio.shield(self._lost)
 
     async def wait_closed(self) -> None:

@@ -13,21 +13,28 @@ import asyncio
 
 
 class FlowControl:
-    """Write-side backpressure (an Event) and read-side pausing for one transport."""
+    """Write-side backpressure and read-side pausing for one transport.
 
-    __slots__ = ("_transport", "read_paused", "write_paused", "_is_writable")
+    Used by every connection protocol (HTTP, server and client WebSocket), so
+    it is kept small: the future writers wait on exists only while they wait.
+    """
+
+    __slots__ = ("_transport", "read_paused", "write_paused", "_writable")
 
     def __init__(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
         self.read_paused = False
         self.write_paused = False
-        self._is_writable = asyncio.Event()
-        self._is_writable.set()
+        self._writable: asyncio.Future[None] | None = None
 
     async def drain(self) -> None:
         """Return once the transport can take more data (at once, usually)."""
-        if self.write_paused:
-            await self._is_writable.wait()
+        while self.write_paused:
+            waiter = self._writable
+            if waiter is None or waiter.done():
+                waiter = self._writable = asyncio.get_running_loop().create_future()
+            # Shared by concurrent writers: one of them being cancelled must not cancel the others.
+            await asyncio.shield(waiter)
 
     def pause_reading(self) -> None:
         if not self.read_paused:
@@ -37,19 +44,24 @@ class FlowControl:
     def resume_reading(self) -> None:
         if self.read_paused:
             self.read_paused = False
-            self._transport.resume_reading()  # type: ignore[attr-defined]
+            if not self._transport.is_closing():
+                self._transport.resume_reading()  # type: ignore[attr-defined]
 
     def pause_writing(self) -> None:
-        if not self.write_paused:
-            self.write_paused = True
-            self._is_writable.clear()
+        self.write_paused = True
 
     def resume_writing(self) -> None:
-        if self.write_paused:
-            self.write_paused = False
-            self._is_writable.set()
+        self.write_paused = False
+        self._wake_writers()
 
     def connection_lost(self) -> None:
         """Wake writers so they see the connection is gone instead of waiting forever."""
         self.write_paused = False
-        self._is_writable.set()
+        self._wake_writers()
+
+    def _wake_writers(self) -> None:
+        waiter = self._writable
+        if waiter is not None:
+            self._writable = None
+            if not waiter.done():
+                waiter.set_result(None)

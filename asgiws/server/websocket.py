@@ -37,6 +37,7 @@ from ..protocol.connection import Side, WebSocketConnection
 from ..protocol.deflate import DeflateSettings
 from ..protocol.errors import ConnectionClosed, HandshakeError, connection_closed
 from ..protocol.handshake import UpgradeRequest, accept_response, parse_upgrade_request, reject_response
+from .flow_control import FlowControl
 
 error_logger = logging.getLogger("asgiws.error")
 access_logger = logging.getLogger("asgiws.access")
@@ -95,9 +96,7 @@ class WebSocketProtocol(asyncio.Protocol):
         "max_queue",
         "queue",
         "waiter",
-        "read_paused",
-        "write_paused",
-        "drain_waiter",
+        "flow",
         "out",
         "out_size",
         "pending",
@@ -120,9 +119,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.max_queue: int = config.ws_max_queue if config.ws_max_queue is not None else 1 << 62
         self.queue: deque[dict[str, Any]] | None = None  # messages the app has not received yet
         self.waiter: asyncio.Future[dict[str, Any]] | None = None  # receive() waiting for a message
-        self.read_paused = False
-        self.write_paused = False
-        self.drain_waiter: asyncio.Future[None] | None = None  # send() waiting for the buffer to drain
+        self.flow: FlowControl = None  # type: ignore[assignment]  # created with the transport
         self.out: list[bytes] | None = None  # during a burst: data frames to write at its end
         self.out_size = 0
         self.pending = b""  # bytes received before accept
@@ -143,6 +140,7 @@ class WebSocketProtocol(asyncio.Protocol):
         `method` is the request's (anything but GET is refused with 400).
         """
         self.transport = transport
+        self.flow = FlowControl(transport)
         self.scope = scope
         try:
             # The HTTP protocol upgrades GET requests only (the scope has no method).
@@ -173,7 +171,7 @@ class WebSocketProtocol(asyncio.Protocol):
         elif self.phase is CONNECTING:
             self.pending += data
             if len(self.pending) > PENDING_LIMIT:
-                self._pause_reading()
+                self.flow.pause_reading()
         # RESPONDING / CLOSED: the peer has nothing more to say that matters.
 
     def eof_received(self) -> bool | None:
@@ -191,21 +189,16 @@ class WebSocketProtocol(asyncio.Protocol):
         self.phase = CLOSED
         if self.disconnect is None:
             self._disconnected(1006, "")
-        if self.drain_waiter is not None and not self.drain_waiter.done():
-            self.drain_waiter.set_result(None)
+        if self.flow is not None:
+            self.flow.connection_lost()
         if was is not CONNECTING and was is not RESPONDING and self.conn is not None:
             self._log_close(self.disconnect["code"] if self.disconnect else 1006)
 
     def pause_writing(self) -> None:
-        self.write_paused = True
+        self.flow.pause_writing()
 
     def resume_writing(self) -> None:
-        self.write_paused = False
-        waiter = self.drain_waiter
-        if waiter is not None:
-            self.drain_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self.flow.resume_writing()
 
     # -- Events from the WebSocket state machine ---------------------------
 
@@ -283,8 +276,8 @@ class WebSocketProtocol(asyncio.Protocol):
         if queue is None:
             queue = self.queue = deque()
         queue.append(message)
-        if len(queue) >= self.max_queue and not self.read_paused:
-            self._pause_reading()
+        if len(queue) >= self.max_queue and not self.flow.read_paused:
+            self.flow.pause_reading()
 
     def _peer_closed(self, code: int, reason: str) -> None:
         """The close handshake is over (or failed): TCP goes next, the app hears the code."""
@@ -307,10 +300,10 @@ class WebSocketProtocol(asyncio.Protocol):
             message = queue.popleft()
             if not queue:
                 self.queue = None  # allocated again by the next burst only
-                if self.read_paused:
-                    self._resume_reading()
-            elif self.read_paused and len(queue) <= self.max_queue >> 1:
-                self._resume_reading()
+                if self.flow.read_paused:
+                    self.flow.resume_reading()
+            elif self.flow.read_paused and len(queue) <= self.max_queue >> 1:
+                self.flow.resume_reading()
             return message
         if self.disconnect is not None:
             return self.disconnect
@@ -343,7 +336,7 @@ class WebSocketProtocol(asyncio.Protocol):
                     self.out_size += len(frame)
                     if self.out_size >= COALESCE_LIMIT:
                         self._flush()
-                if self.write_paused:
+                if self.flow.write_paused:
                     await self._drain()
                 return
             if kind == "websocket.close":
@@ -396,12 +389,7 @@ class WebSocketProtocol(asyncio.Protocol):
 
     async def _drain(self) -> None:
         """Wait until the transport's write buffer is below its low-water mark."""
-        while self.write_paused and self.phase is not CLOSED:
-            waiter = self.drain_waiter
-            if waiter is None or waiter.done():
-                waiter = self.drain_waiter = self.loop.create_future()
-            # Shared by concurrent senders: one of them being cancelled must not cancel the others.
-            await asyncio.shield(waiter)
+        await self.flow.drain()
         if self.phase is CLOSED and self.transport.is_closing():
             raise connection_closed(*self._disconnect_args())
 
@@ -426,8 +414,8 @@ class WebSocketProtocol(asyncio.Protocol):
         self._schedule_ping()
         pending = self.pending
         self.pending = b""
-        if self.read_paused and len(self.queue or ()) < self.max_queue:
-            self._resume_reading()
+        if self.flow.read_paused and len(self.queue or ()) < self.max_queue:
+            self.flow.resume_reading()
         if pending:
             self._process(self.conn.receive_data(pending))
 
@@ -463,7 +451,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.transport.write(self.conn.send_close(code, reason))
         self._arm_abort()
         # The peer's close frame may be behind messages the app will never read.
-        self._resume_reading()
+        self.flow.resume_reading()
 
     def _arm_abort(self) -> None:
         """Replace any timer with the close deadline: past it, TCP is dropped."""
@@ -495,7 +483,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.timer = None
         if self.phase is not OPEN:
             return
-        if self.read_paused:
+        if self.flow.read_paused:
             # The app is behind, not the peer: its pong could not be read anyway.
             self._schedule_ping()
             return
@@ -509,7 +497,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.timer = None
         if self.phase is not OPEN:
             return
-        if self.read_paused:
+        if self.flow.read_paused:
             # The pong may be waiting behind messages the app has not read.
             self._schedule_ping()
             return
@@ -559,17 +547,6 @@ class WebSocketProtocol(asyncio.Protocol):
             self._close(1011, "")
 
     # -- Small things -------------------------------------------------------------
-
-    def _pause_reading(self) -> None:
-        if not self.read_paused:
-            self.read_paused = True
-            self.transport.pause_reading()
-
-    def _resume_reading(self) -> None:
-        if self.read_paused:
-            self.read_paused = False
-            if not self.transport.is_closing():
-                self.transport.resume_reading()
 
     def _disconnect_args(self) -> tuple[int, str]:
         disconnect = self.disconnect
