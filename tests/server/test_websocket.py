@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
 import os
 import queue
@@ -297,6 +298,69 @@ def test_ping_between_fragments(server_kind: str) -> None:
         assert client.recv_frame() == (0xA, True, b"are you there")
         assert client.recv_frame() == (0x1, True, b"hello")
         client.close()
+
+
+def test_cancelled_receive_loses_and_reorders_nothing(server_kind: str) -> None:
+    """An app that cancels each pending receive() a few loop turns after starting it gets every message, in order."""
+    seen: queue.Queue[Any] = queue.Queue()
+    count = 300
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        received = []
+        for attempt in itertools.count():
+            task = asyncio.ensure_future(receive())
+            for _ in range(attempt % 5):
+                await asyncio.sleep(0)
+            task.cancel()
+            try:
+                message = await task
+            except asyncio.CancelledError:
+                continue
+            if message["type"] == "websocket.disconnect":
+                break
+            received.append(message["text"])
+        seen.put(received)
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            for i in range(count):
+                await ws.send(str(i))
+                if i % 3:
+                    await asyncio.sleep(0.0005 * (i % 4))
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+        assert get(seen) == [str(i) for i in range(count)]
+
+
+def test_connection_extension_tells_an_app_that_does_not_read_that_the_client_left() -> None:
+    seen: queue.Queue[Any] = queue.Queue()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        state = scope["extensions"]["asgiws.connection"]
+        seen.put(dict(state))
+        for _ in range(TIMEOUT * 100):  # bounded: it turns True as soon as the close frame is read
+            if state["disconnected"]:
+                break
+            await asyncio.sleep(0.01)
+        seen.put([await receive(), await receive()])
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            await ws.send("unread")
+            await ws.close(4001, "bye")
+
+    with running_server(app, "asgiws") as (host, port):
+        run(client(host, port))
+        assert get(seen) == {"disconnected": False}
+        assert get(seen) == [
+            {"type": "websocket.receive", "text": "unread"},
+            {"type": "websocket.disconnect", "code": 4001, "reason": "bye"},
+        ]
 
 
 # -- Closing ----------------------------------------------------------------------------
