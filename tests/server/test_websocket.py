@@ -20,6 +20,7 @@ import struct
 import threading
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed as ClientConnectionClosed
@@ -802,6 +803,29 @@ def test_denial_response_with_invalid_header_is_500(server_kind: str, request: p
         client = RawClient(host, port)
         client.close()
         assert client.status == 500
+
+
+def test_invalid_denial_status_is_answered_with_the_servers_own_500(server_kind: str) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            raise ValueError("the server answers its own HTTP 500")
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 700, "headers": []})
+
+    with running_server(app, server_kind) as (host, port):
+        http = httpx.get(f"http://{host}:{port}/", timeout=TIMEOUT)
+        with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+            sock.sendall(
+                b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            response = b""
+            while chunk := sock.recv(4096):
+                response += chunk
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500 ")
+    assert http.status_code == 500
+    assert body == http.content == b"Internal Server Error"
 
 
 # -- TLS ----------------------------------------------------------------------------------------------
