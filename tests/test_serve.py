@@ -1,4 +1,4 @@
-"""`asgiws.serve`: the seed's handler style on a real server, reached by real clients.
+"""`asgiws.serve`: the getting-started guide's handler style on a real server, reached by real clients.
 
 In-process tests use port 0 on 127.0.0.1 and the `websockets` client (an
 independent implementation) or `asgiws.connect`; the Ctrl-C tests run a
@@ -82,7 +82,7 @@ def test_context_manager_closes_on_exit() -> None:
     assert run(main()) == b"bytes"
 
 
-def test_seed_style_run_until_complete_then_run_forever() -> None:
+def test_guide_style_run_until_complete_then_run_forever() -> None:
     loop = asyncio.new_event_loop()
     try:
         start_server = asgiws.serve(greet, "127.0.0.1", 0, **QUIET)
@@ -93,8 +93,8 @@ def test_seed_style_run_until_complete_then_run_forever() -> None:
 
         async def client() -> None:
             try:
-                async with asgiws.connect(f"ws://127.0.0.1:{port}/seed") as ws:
-                    await ws.send("seed")
+                async with asgiws.connect(f"ws://127.0.0.1:{port}/guide") as ws:
+                    await ws.send("guide")
                     results.append(await ws.recv())
             finally:
                 loop.stop()
@@ -106,7 +106,7 @@ def test_seed_style_run_until_complete_then_run_forever() -> None:
         loop.run_until_complete(asyncio.wait_for(server.wait_closed(), TIMEOUT))
     finally:
         loop.close()
-    assert results == ["Hello seed! (/seed)"]
+    assert results == ["Hello guide! (/guide)"]
 
 
 def test_address_in_use_raises_oserror() -> None:
@@ -260,7 +260,7 @@ SCRIPTS = {
 
         asyncio.run(main())
     """,
-    "seed": """
+    "guide": """
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         start_server = asgiws.serve(hello, "127.0.0.1", PORT, log_level="warning")

@@ -167,7 +167,7 @@ def test_websocket_object(server_kind: str) -> None:
 
 
 def test_websocket_app_for_a_plain_handler(server_kind: str) -> None:
-    """`websocket_app(handler)`: the seed's `handler(websocket, path)` as an ASGI app, on any path."""
+    """`websocket_app(handler)`: a guide-style `handler(websocket, path)` as an ASGI app, on any path."""
 
     async def hello(websocket: WebSocket, path: str) -> None:
         name = await websocket.recv()
@@ -270,8 +270,8 @@ def test_connection_closed_from_another_connection_is_a_handler_error() -> None:
     assert sent[-1] == {"type": "websocket.close", "code": 1011, "reason": ""}
 
 
-def test_recv_can_be_cancelled_as_in_the_seeds_consumer_and_producer_pattern(server_kind: str) -> None:
-    """The seed's "both" handler races recv() against a producer and cancels the loser each turn."""
+def test_recv_can_be_cancelled_each_turn_as_in_the_guides_both_pattern(server_kind: str) -> None:
+    """Like the guide's "Both" handler: race recv() against a producer and cancel the loser each turn."""
 
     async def both(websocket: WebSocket, path: str) -> None:
         ticks = 0

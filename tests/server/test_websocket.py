@@ -557,7 +557,7 @@ def test_permessage_deflate(server_kind: str, enabled: bool) -> None:
 
 def test_permessage_deflate_window_bits(server_kind: str) -> None:
     if server_kind == "uvicorn":
-        pytest.skip("uvicorn uses zlib's default window; the 12-bit window is asgiws' choice (DESIGN.md)")
+        pytest.skip("uvicorn uses zlib's default window; the 12-bit window is asgiws' choice, for memory")
     with running_server(echo_app, server_kind) as (host, port):
         client = RawClient(host, port, extra=b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")
         assert client.status == 101
