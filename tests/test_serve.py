@@ -175,6 +175,39 @@ def test_handler_return_closes_1000_and_raise_closes_1011() -> None:
     assert run(main()) == (1000, 1011)
 
 
+def test_recv_right_after_cancelling_a_recv_gets_the_message_handed_to_it() -> None:
+    """Cancel a pending recv() a few loop turns after its message was sent, then call recv() at once.
+
+    Client and handler share one event loop, so each turn count lands the
+    cancel at a known point: before the message came, after it was handed
+    to the cancelled recv() but before that one ran, or after.
+    """
+    count = 40
+    collected: list[Any] = []
+    go: asyncio.Queue[int] = asyncio.Queue()
+
+    async def handler(websocket: Any) -> None:
+        for i in range(count):
+            task = asyncio.ensure_future(websocket.recv())
+            await asyncio.sleep(0)  # the task now waits for a message
+            go.put_nowait(i)
+            for _ in range(i % 8):
+                await asyncio.sleep(0)
+            completed = task.done()
+            task.cancel()
+            collected.append(task.result() if completed else await websocket.recv())
+
+    async def main() -> None:
+        async with asgiws.serve(handler, "127.0.0.1", 0, **QUIET) as server:
+            async with asgiws.connect(f"ws://127.0.0.1:{port_of(server)}/") as ws:
+                for _ in range(count):
+                    await ws.send(f"m{await go.get()}")
+                assert await ws.recv() is None  # the handler returned: it received all of them
+
+    run(main())
+    assert collected == [f"m{i}" for i in range(count)]
+
+
 def test_close_tells_clients_the_server_is_going_away() -> None:
     async def main() -> tuple[Any, ...]:
         server = await asgiws.serve(echo, "127.0.0.1", 0, **QUIET)

@@ -79,7 +79,8 @@ class WebSocket:
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
         # The server's "asgiws.connection" extension, when it offers one (see `open`).
-        self._connection: dict[str, Any] | None = scope.get("extensions", {}).get("asgiws.connection")
+        extensions = scope.get("extensions")
+        self._connection: dict[str, Any] | None = extensions.get("asgiws.connection") if extensions else None
 
     # -- what the handler reads about the request ---------------------------
 

@@ -14,8 +14,9 @@ frame is sent) the close deadline. A message for an app already waiting in
 `receive` goes straight to it; others wait in a deque that exists only while
 messages wait, and beyond `ws_max_queue` of them reading pauses until the app
 catches up. Cancelling a `receive` loses nothing: a message handed to it
-after its task was told to stop goes back to the front of the queue. `send` waits while the transport's write buffer is over its
-high-water mark (asyncio's pause_writing / resume_writing).
+after its task was told to stop goes back to the front of the queue. `send`
+waits while the transport's write buffer is over its high-water mark
+(asyncio's pause_writing / resume_writing).
 
 When one read brings several messages, the app usually answers them all in
 one step: the data frames it sends until the end of that loop iteration are
