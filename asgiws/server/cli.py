@@ -74,7 +74,7 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the server from command-line arguments; the process exit status."""
-    from .server import run  # the server module imports the event loop machinery
+    from .runner import run_config  # the server and its protocols: imported only to serve
 
     args = build_parser().parse_args(argv)
     settings = config_from_args(args)
@@ -87,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the app's own module failed to import
         print(f"Error loading ASGI app. {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    try:
-        run(args.app, **settings)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    return run_config(Config(args.app, **settings))
 
 
 __all__ = ["Config", "build_parser", "main"]
