@@ -19,7 +19,7 @@ event loop leave in one write (one system call instead of one per message,
 the main cost of a small message), flushed at the end of that turn or as
 soon as they reach `write_limit` bytes.
 
-Limits, with the server's defaults (`asgiws.Config`) so that both ends agree:
+Limits, with the server's defaults (both read `protocol.limits`) so that both ends agree:
 `max_size` 16 MiB per received message (websockets uses 1 MiB; 16 MiB is
 uvicorn's and our server's `ws_max_size`), `max_queue` 32 received messages
 before reading pauses, `write_limit` 64 KiB in the transport's buffer before
@@ -41,7 +41,7 @@ from collections import deque
 from typing import Any, AsyncIterator, Generator, Iterable, Mapping, Sequence
 
 from .app.datastructures import Headers
-from .protocol import events
+from .protocol import events, limits
 from .protocol.connection import Side, State, WebSocketConnection
 from .protocol.deflate import DeflateSettings
 from .protocol.errors import ConnectionClosed, HandshakeError, connection_closed
@@ -50,8 +50,8 @@ from .server.flow_control import FlowControl
 
 __all__ = ["connect", "Connect", "ClientConnection", "parse_uri"]
 
-#: permessage-deflate as the server does it: window bits 12, memLevel 5.
-DEFLATE = DeflateSettings(window_bits=12, mem_level=5)
+#: permessage-deflate as the server does it, with the window bits and memLevel of `protocol.limits`.
+DEFLATE = DeflateSettings()
 
 _TextMessage = events.TextMessage
 _BinaryMessage = events.BinaryMessage
@@ -526,13 +526,13 @@ class Connect:
         origin: str | None = None,
         user_agent_header: str | None = "asgiws",
         compression: str | None = "deflate",
-        max_size: int | None = 16 * 2**20,
-        max_queue: int | None = 32,
-        write_limit: int = 2**16,
-        open_timeout: float | None = 10,
-        ping_interval: float | None = 20,
-        ping_timeout: float | None = 20,
-        close_timeout: float | None = 10,
+        max_size: int | None = limits.MAX_MESSAGE_SIZE,
+        max_queue: int | None = limits.MAX_QUEUE,
+        write_limit: int = limits.WRITE_LIMIT,
+        open_timeout: float | None = limits.OPEN_TIMEOUT,
+        ping_interval: float | None = limits.PING_INTERVAL,
+        ping_timeout: float | None = limits.PING_TIMEOUT,
+        close_timeout: float | None = limits.CLOSE_TIMEOUT,
         ssl: ssl_module.SSLContext | bool | None = None,
         server_hostname: str | None = None,
         sock: Any = None,

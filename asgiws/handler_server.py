@@ -23,18 +23,14 @@ loop running forever is stopped. A second Ctrl-C forces the shutdown.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
-import threading
 from typing import Any, Awaitable, Callable, Generator
 
 from .app.websocket import websocket_app
 from .server.config import Config
-from .server.server import Server, default_headers
+from .server.server import Server
+from .server.signals import ShutdownSignals
 
 __all__ = ["serve", "WebSocketServer"]
-
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class WebSocketServer:
@@ -55,7 +51,7 @@ class WebSocketServer:
         self._starter: asyncio.Task[Any] | None = None  # the task that awaited start()
         self._interrupted = False
         self._waiters = 0  # coroutines in wait_closed()
-        self._previous_handlers: dict[int, Any] = {}
+        self._signals: ShutdownSignals | None = None
 
     @property
     def sockets(self) -> list[Any]:
@@ -63,26 +59,17 @@ class WebSocketServer:
         return [sock for listener in self.server.servers for sock in listener.sockets]
 
     async def start(self) -> WebSocketServer:
-        """Start listening; OSError when the address cannot be bound."""
+        """Start listening; raises as `Server.startup()` does (OSError when the address cannot be bound)."""
         if self._started:
             return self
         self._started = True
         loop = asyncio.get_running_loop()
         self._starter = asyncio.current_task()
-        server = self.server
-        self.config.load()
-        server.server_state.set_default_headers(default_headers(self.config))
-        try:
-            await server.startup(None, {})
-        except SystemExit as exit_:
-            # Server.startup logs the OSError and exits, as a CLI should; a library raises it.
-            error = exit_.__context__
-            if isinstance(error, OSError):
-                raise error from None
-            raise OSError(f"cannot listen on {self.config.host}:{self.config.port}") from None
+        await self.server.startup()
         self._closed = loop.create_future()
         self._serving = loop.create_task(self._serve())
-        self._capture_signals(loop)
+        self._signals = ShutdownSignals(self._interrupt, loop)
+        self._signals.install()
         return self
 
     async def _serve(self) -> None:
@@ -90,7 +77,8 @@ class WebSocketServer:
             await self.server.main_loop()
             await self.server.shutdown()
         finally:
-            self._restore_signals()
+            if self._signals is not None:
+                self._signals.restore()
             assert self._closed is not None
             if not self._closed.done():
                 self._closed.set_result(None)
@@ -135,31 +123,14 @@ class WebSocketServer:
 
     # -- signals --------------------------------------------------------------
 
-    def _capture_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def handle(sig: int, frame: Any) -> None:
-            loop.call_soon_threadsafe(self._interrupt, sig)
-
-        for sig in _SIGNALS:
-            with contextlib.suppress(ValueError, OSError):
-                self._previous_handlers[sig] = signal.signal(sig, handle)
-
-    def _restore_signals(self) -> None:
-        handlers, self._previous_handlers = self._previous_handlers, {}
-        for sig, previous in handlers.items():
-            with contextlib.suppress(ValueError, OSError, TypeError):
-                signal.signal(sig, previous)
-
     def _interrupt(self, sig: int) -> None:
         """SIGINT/SIGTERM while serving: close gracefully, then release whoever waits on us."""
         server = self.server
-        if server.should_exit:
-            server.force_exit = True  # a second signal: stop waiting for connections
+        first = not server.should_exit
+        server.handle_exit(sig)  # the first signal closes (see close()); a second Ctrl-C forces
+        if not first:
             return
         self._interrupted = True
-        self.close()
         owner = self._owner
         if owner is not None and not owner.done():
             owner.cancel()
@@ -169,7 +140,7 @@ class WebSocketServer:
             # The task that started us waits on something else: let the
             # signal do what it did before we were started (asyncio.run's
             # handler cancels the main task and raises KeyboardInterrupt).
-            previous = self._previous_handlers.get(sig)
+            previous = self._signals.previous.get(sig) if self._signals is not None else None
             if callable(previous):
                 previous(sig, None)
             else:

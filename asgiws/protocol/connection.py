@@ -47,6 +47,7 @@ import codecs
 import enum
 from typing import Sequence
 
+from . import limits
 from .errors import (
     ConnectionClosed,
     InvalidPayloadData,
@@ -94,7 +95,7 @@ class WebSocketConnection:
         side: Side,
         *,
         extensions: Sequence[Extension] = (),
-        max_size: int | None = 16 * 2**20,
+        max_size: int | None = limits.MAX_MESSAGE_SIZE,
     ) -> None:
         self.side = side
         self.extensions = list(extensions)

@@ -26,6 +26,7 @@ import re
 import zlib
 from typing import Iterable, Sequence
 
+from . import limits
 from .errors import HandshakeError, MessageTooBig, WebSocketProtocolError
 from .extensions import RSV1, Extension
 from .frames import Frame, Opcode
@@ -173,17 +174,18 @@ class DeflateSettings:
     us: our compressor's, and (through client_max_window_bits on the server
     side, server_max_window_bits on the client side) the peer's, which sizes
     our decompressor. `mem_level` sizes the compressor's hash tables. The
-    defaults, 12 and 5, keep a connection's compression state near 50 KiB
-    instead of zlib's ~300 KiB (see the module docstring). 8 is accepted but
-    our compressor uses 9 (zlib cannot do 8 for raw deflate).
+    defaults, `limits.DEFLATE_WINDOW_BITS` and `limits.DEFLATE_MEM_LEVEL`,
+    keep a connection's compression state near 50 KiB instead of zlib's
+    ~300 KiB (see the module docstring). 8 is accepted but our compressor
+    uses 9 (zlib cannot do 8 for raw deflate).
 
     `server_no_context_takeover` / `client_no_context_takeover` request a
     fresh compression context per message in that direction (less memory
     between messages, worse ratio).
     """
 
-    window_bits: int = 12
-    mem_level: int = 5
+    window_bits: int = limits.DEFLATE_WINDOW_BITS
+    mem_level: int = limits.DEFLATE_MEM_LEVEL
     server_no_context_takeover: bool = False
     client_no_context_takeover: bool = False
 

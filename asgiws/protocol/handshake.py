@@ -26,6 +26,7 @@ import os
 import re
 from typing import Iterable, Sequence
 
+from . import limits
 from .deflate import EXTENSION_NAME, DeflateSettings, ExtensionOffer, parse_extensions, serialize_extensions
 from .errors import HandshakeError, InvalidStatus
 from .extensions import Extension
@@ -265,9 +266,9 @@ class ClientHandshake:
         origin: str | None = None,
         user_agent: str | None = "asgiws",
         key: str | None = None,
-        max_head_size: int = 65536,
-        max_headers: int = 128,
-        max_body_size: int = 65536,
+        max_head_size: int = limits.MAX_HEADER_BLOCK,
+        max_headers: int = limits.MAX_HEADERS,
+        max_body_size: int = limits.MAX_REFUSAL_BODY,
     ) -> None:
         if not resource.startswith("/") or re.search(r"[^\x21-\x7e]", resource):
             raise ValueError(f"invalid resource {resource!r}")

@@ -31,6 +31,7 @@ import re
 from http import HTTPStatus
 from typing import Iterable, Union
 
+from . import limits
 from .errors import HTTPError
 
 __all__ = [
@@ -242,9 +243,9 @@ class RequestParser:
 
     def __init__(
         self,
-        max_request_line: int = 8192,
-        max_header_block: int = 65536,
-        max_headers: int = 128,
+        max_request_line: int = limits.MAX_REQUEST_LINE,
+        max_header_block: int = limits.MAX_HEADER_BLOCK,
+        max_headers: int = limits.MAX_HEADERS,
         max_body_size: int | None = None,
     ) -> None:
         self.max_request_line = max_request_line

@@ -1,6 +1,7 @@
 """The asyncio server: Config, Server, the HTTP and WebSocket connection protocols, lifespan, CLI."""
 
 from .config import Config
-from .server import Server, run
+from .runner import run
+from .server import Server
 
 __all__ = ["Config", "Server", "run"]

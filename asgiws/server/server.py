@@ -1,11 +1,17 @@
 """`Server`: listen, run the lifespan, serve connections, shut down gracefully.
 
-`await Server(config).serve(sockets=None)` runs until `should_exit` is set
-(by a signal, `limit_max_requests`, or the caller); `started` becomes True
-once it listens. Shutdown stops accepting, asks every connection to
-`shutdown()` (idle HTTP closes now, in-flight requests finish, WebSockets
-close with 1001), waits up to `timeout_graceful_shutdown`, then cancels what
-is left. `force_exit` (a second Ctrl-C) skips the wait.
+The lifecycle, for whoever drives it (`serve()` below, `asgiws.serve()`,
+the workers): `await startup(sockets=None)` loads the app, runs the lifespan
+startup and listens, or raises (`AppLoadError`, `StartupFailed`, the bind
+`OSError`); `await main_loop()` runs until `should_exit` is set (by a
+signal, `limit_max_requests`, or the caller); `await shutdown()` stops
+accepting, asks every connection to `shutdown()` (idle HTTP closes now,
+in-flight requests finish, WebSockets close with 1001), waits up to
+`timeout_graceful_shutdown`, cancels what is left, then runs the lifespan
+shutdown. `force_exit` (a second Ctrl-C) skips the wait. `await serve()`
+is the three in a row, with SIGINT/SIGTERM handled; `run()` is `serve()` in
+a new event loop. None of them exits the process: turning the errors into
+an exit status and a log line is `asgiws.run()`'s job (server/runner.py).
 """
 
 from __future__ import annotations
@@ -18,20 +24,16 @@ import os
 import signal
 import socket
 import sys
-import threading
 from typing import Any, Callable, Iterator
 
-from .config import AppLoadError, Config
+from .config import Config
+from .errors import StartupFailed
 from .http import HTTPProtocol
 from .lifespan import Lifespan
+from .signals import ShutdownSignals
 from .state import ServerState
 
 logger = logging.getLogger("asgiws.error")
-
-#: Exit status when the app could not be loaded or its startup failed (as uvicorn).
-STARTUP_FAILURE = 3
-
-HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 #: How often the main loop wakes up to check `should_exit` and refresh the Date header.
 TICK = 0.1
@@ -48,10 +50,9 @@ class Server:
         self.force_exit = False
         self.lifespan: Lifespan | None = None
         self.servers: list[asyncio.base_events.Server] = []
-        self._captured_signals: list[int] = []
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
-        """Serve in a new event loop (uvloop when configured and installed) until exit."""
+        """Serve in a new event loop (uvloop when configured and installed) until exit; raises as `serve()`."""
         factory = loop_factory(self.config.loop)
         if sys.version_info >= (3, 11):
             with asyncio.Runner(loop_factory=factory) as runner:
@@ -65,81 +66,79 @@ class Server:
             loop.close()
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
-        """Serve until `should_exit`; signal handlers only when in the main thread."""
+        """Start, serve until `should_exit`, shut down; signal handlers only when in the main thread.
+
+        Raises what `startup()` raises, having listened on nothing.
+        """
         with self.capture_signals():
-            await self._serve(sockets)
+            await self.startup(sockets)
+            await self.main_loop()
+            await self.shutdown(sockets)
 
-    async def _serve(self, sockets: list[socket.socket] | None) -> None:
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Load the app, run the lifespan startup, listen: on `sockets`, or `fd`, `uds`, or `host`:`port`.
+
+        Raises `AppLoadError` when the app cannot be loaded, `StartupFailed`
+        when its lifespan startup fails, and the `OSError` of a socket that
+        cannot be bound (after the lifespan shutdown).
+        """
         config = self.config
-        try:
-            config.load()
-        except AppLoadError as exc:
-            logger.error("Error loading ASGI app. %s", exc)
-            sys.exit(1)
+        config.load()
         self.server_state.set_default_headers(default_headers(config))
-
         if config.lifespan != "off":
             self.lifespan = Lifespan(config)
             await self.lifespan.startup()
             if self.lifespan.should_exit:
                 self.should_exit = True
-                return
-        app_state = self.lifespan.state if self.lifespan else {}
+                raise StartupFailed("Application startup failed.")
+        try:
+            await self._listen(sockets, self.lifespan.state if self.lifespan else {})
+        except OSError:
+            await self._lifespan_shutdown()
+            raise
+        self.started = True
 
-        await self.startup(sockets, app_state)
-        await self.main_loop()
-        await self.shutdown(sockets)
-
-    async def startup(self, sockets: list[socket.socket] | None, app_state: dict[str, Any]) -> None:
-        """Start listening: on `sockets`, or `fd`, `uds`, or `host`:`port`."""
+    async def _listen(self, sockets: list[socket.socket] | None, app_state: dict[str, Any]) -> None:
         config = self.config
         loop = asyncio.get_running_loop()
 
         def protocol_factory() -> asyncio.Protocol:
             return HTTPProtocol(config, self.server_state, app_state)
 
-        try:
-            if sockets is not None:
-                for sock in sockets:
-                    self.servers.append(
-                        await loop.create_server(protocol_factory, sock=sock, ssl=config.ssl, backlog=config.backlog)
-                    )
-                listening = sockets[0] if sockets else None
-                if listening is not None and listening.family in (socket.AF_INET, socket.AF_INET6):
-                    host, port = listening.getsockname()[:2]
-                    self._log_started(f"{config.scheme}://{_url_host(host)}:{port}")
-                elif listening is not None:
-                    self._log_started(f"socket {listening.getsockname()!r}")
-            elif config.fd is not None:
-                sock = socket.socket(fileno=config.fd)
+        if sockets is not None:
+            for sock in sockets:
                 self.servers.append(
                     await loop.create_server(protocol_factory, sock=sock, ssl=config.ssl, backlog=config.backlog)
                 )
-                self._log_started(f"socket {sock.getsockname()!r}")
-            elif config.uds is not None:
-                if os.path.exists(config.uds) and not os.path.isfile(config.uds):
-                    os.remove(config.uds)  # a stale socket from an earlier run
-                self.servers.append(
-                    await loop.create_unix_server(
-                        protocol_factory, path=config.uds, ssl=config.ssl, backlog=config.backlog
-                    )
-                )
-                os.chmod(config.uds, 0o666)
-                self._log_started(f"unix socket {config.uds}")
-            else:
-                server = await loop.create_server(
-                    protocol_factory, host=config.host, port=config.port, ssl=config.ssl, backlog=config.backlog
-                )
-                self.servers.append(server)
-                port = config.port
-                if port == 0:
-                    port = server.sockets[0].getsockname()[1]
-                self._log_started(f"{config.scheme}://{_url_host(config.host)}:{port}")
-        except OSError as exc:
-            logger.error("%s", exc)
-            await self._lifespan_shutdown()
-            sys.exit(1)
-        self.started = True
+            listening = sockets[0] if sockets else None
+            if listening is not None and listening.family in (socket.AF_INET, socket.AF_INET6):
+                host, port = listening.getsockname()[:2]
+                self._log_started(f"{config.scheme}://{_url_host(host)}:{port}")
+            elif listening is not None:
+                self._log_started(f"socket {listening.getsockname()!r}")
+        elif config.fd is not None:
+            sock = socket.socket(fileno=config.fd)
+            self.servers.append(
+                await loop.create_server(protocol_factory, sock=sock, ssl=config.ssl, backlog=config.backlog)
+            )
+            self._log_started(f"socket {sock.getsockname()!r}")
+        elif config.uds is not None:
+            if os.path.exists(config.uds) and not os.path.isfile(config.uds):
+                os.remove(config.uds)  # a stale socket from an earlier run
+            self.servers.append(
+                await loop.create_unix_server(protocol_factory, path=config.uds, ssl=config.ssl, backlog=config.backlog)
+            )
+            os.chmod(config.uds, 0o666)
+            self._log_started(f"unix socket {config.uds}")
+        else:
+            server = await loop.create_server(
+                protocol_factory, host=config.host, port=config.port, ssl=config.ssl, backlog=config.backlog
+            )
+            self.servers.append(server)
+            port = config.port
+            if port == 0:
+                port = server.sockets[0].getsockname()[1]
+            self._log_started(f"{config.scheme}://{_url_host(config.host)}:{port}")
 
     def _log_started(self, where: str) -> None:
         logger.info("Started server process [%d]", os.getpid())
@@ -210,20 +209,12 @@ class Server:
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        """Handle SIGINT/SIGTERM while serving; only possible in the main thread."""
-        if threading.current_thread() is not threading.main_thread():
+        """Handle SIGINT/SIGTERM with `handle_exit` while serving; only possible in the main thread."""
+        with ShutdownSignals(self.handle_exit):
             yield
-            return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        """First signal: graceful shutdown; second SIGINT: force exit."""
-        self._captured_signals.append(sig)
+    def handle_exit(self, sig: int, frame: Any = None) -> None:
+        """First signal: graceful shutdown; a second SIGINT: force exit."""
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True
         else:
@@ -263,44 +254,3 @@ def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def run(app: Any, **kwargs: Any) -> None:
-    """Serve `app` (an ASGI app or "module:attr") with Config(**kwargs) until interrupted."""
-    config = Config(app, **kwargs)
-    server = Server(config)
-    if config.workers > 1:
-        if not isinstance(app, str):
-            logger.warning("You must pass the application as an import string to use workers.")
-            sys.exit(1)
-        from .workers import Multiprocess
-
-        sock = bind_socket(config)
-        Multiprocess(config, sock).run()
-        return
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    if not server.started:
-        sys.exit(STARTUP_FAILURE)
-
-
-def bind_socket(config: Config) -> socket.socket:
-    """A listening socket for `config` (TCP or unix), to share between worker processes."""
-    if config.uds is not None:
-        if os.path.exists(config.uds):
-            os.remove(config.uds)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(config.uds)
-        os.chmod(config.uds, 0o666)
-    elif config.fd is not None:
-        sock = socket.socket(fileno=config.fd)
-    else:
-        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((config.host, config.port))
-    sock.listen(config.backlog)
-    sock.set_inheritable(True)
-    return sock

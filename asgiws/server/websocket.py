@@ -51,8 +51,8 @@ from .flow_control import FlowControl
 error_logger = logging.getLogger("asgiws.error")
 access_logger = logging.getLogger("asgiws.access")
 
-#: permessage-deflate tuned for memory: window bits 12, memLevel 5 (~50 KiB per connection, not zlib's ~300 KiB).
-DEFLATE = DeflateSettings(window_bits=12, mem_level=5)
+#: permessage-deflate with the window bits and memLevel of `protocol.limits`.
+DEFLATE = DeflateSettings()
 
 #: Headers of a denial response that the server computes itself.
 _FRAMING_HEADERS = frozenset([b"content-length", b"connection", b"transfer-encoding"])

@@ -87,3 +87,17 @@ def test_serve_on_inherited_fd(tmp_path):
             assert int(response.text) == server.process.pid
         finally:
             assert server.stop() == 0
+
+
+def test_workers_that_cannot_start_give_their_exit_status(tmp_path):
+    (tmp_path / "failing_startup.py").write_text(
+        "async def app(scope, receive, send):\n"
+        "    await receive()\n"
+        "    await send({'type': 'lifespan.startup.failed', 'message': 'database down'})\n"
+    )
+    command = [sys.executable, "-m", "asgiws", "failing_startup:app", "--app-dir", str(tmp_path)]
+    result = subprocess.run(
+        [*command, "--port", "0", "--workers", "2", "--lifespan", "on"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 3
+    assert result.stderr.count("database down") == 2
