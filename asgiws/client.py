@@ -7,8 +7,8 @@
 `ClientConnection` is an `asyncio.Protocol`: `data_received` feeds the
 `ClientHandshake` until the 101, then the client-side `WebSocketConnection`
 (which masks what it sends), and turns its events into queued messages. Its
-public side is the same WebSocket object API as the server's handler style
-(DESIGN.md): `recv()` returns None once closed, `async for` ends at close,
+public side is the same WebSocket object API as the handlers of
+`asgiws.serve()`: `recv()` returns None once closed, `async for` ends at close,
 `send()` raises `ConnectionClosed` on a closed connection.
 
 Per connection there is no task and at most one timer at a time: the

@@ -1,4 +1,6 @@
-"""`serve()`: the seed's handler style, ``async def hello(websocket, path)``, on `asgiws.Server`.
+"""`serve()`: handlers as the `websockets` library's getting-started guide writes them, on `asgiws.Server`.
+
+``async def hello(websocket, path)`` runs once per connection.
 
 The handler becomes the framework's WebSocket app for every path
 (`websocket_app`), served by the ASGI server: this module composes the two,
@@ -8,7 +10,7 @@ so it lives above both. `serve()` returns a `WebSocketServer`, which is
   listening and returns the running server (`close()`, `wait_closed()`,
   `sockets`);
 * an async context manager: ``async with serve(...)`` closes it on exit;
-* usable the seed's way: ``loop.run_until_complete(serve(...));
+* usable the guide's way: ``loop.run_until_complete(serve(...));
   loop.run_forever()``.
 
 Ctrl-C (SIGINT) and SIGTERM, while it serves in the main thread, close the
@@ -144,7 +146,7 @@ class WebSocketServer:
             else:
                 self._starter.cancel()
         else:
-            # Nobody awaits us: the seed's `loop.run_forever()`; stop it once closed.
+            # Nobody awaits us: the guide's `loop.run_forever()`; stop it once closed.
             assert self._closed is not None
             self._closed.add_done_callback(lambda _: asyncio.get_running_loop().stop())
 

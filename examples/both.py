@@ -1,12 +1,16 @@
 #!/usr/bin/env python
-"""Consumer and producer on one connection, two ways.
+"""Consumer and producer on one connection: the user guide's "Both" pattern.
 
     python examples/both.py [PORT]
 
-`/` runs the seed's version: race one recv() against one producer() call,
-over and over. `/straight` is the straightforward version the seed asks for:
-one task consumes, one produces, and the first to finish (the connection
-closed) cancels the other.
+`/` runs `handler`, the guide's code as the guide writes it (only
+modernised to async/await): each turn races one `recv()` against one
+`producer()` call and cancels the loser. Cancelling `recv()` loses no
+message: one that arrived meanwhile is returned by the next `recv()`.
+
+`/straight` is the straightforward version the guide asks for: one task
+consumes, one produces, and the first to finish (the connection closed)
+cancels the other.
 """
 
 import asyncio
@@ -28,27 +32,30 @@ async def producer():
     return f"tick {next(_ticks)}"
 
 
-async def racing_handler(websocket, path):
-    listener_task = asyncio.ensure_future(websocket.recv())
-    producer_task = asyncio.ensure_future(producer())
-    try:
-        while True:
-            done, _ = await asyncio.wait([listener_task, producer_task], return_when=asyncio.FIRST_COMPLETED)
-            if listener_task in done:
-                message = listener_task.result()
-                if message is None:
-                    break
-                await consumer(message)
-                listener_task = asyncio.ensure_future(websocket.recv())
-            if producer_task in done:
-                message = producer_task.result()
-                if not websocket.open:
-                    break
-                await websocket.send(message)
-                producer_task = asyncio.ensure_future(producer())
-    finally:
-        listener_task.cancel()
-        producer_task.cancel()
+# The guide's handler, verbatim.
+async def handler(websocket, path):
+    while True:
+        listener_task = asyncio.ensure_future(websocket.recv())
+        producer_task = asyncio.ensure_future(producer())
+        done, pending = await asyncio.wait(
+            [listener_task, producer_task],
+            return_when=asyncio.FIRST_COMPLETED)
+
+        if listener_task in done:
+            message = listener_task.result()
+            if message is None:
+                break
+            await consumer(message)
+        else:
+            listener_task.cancel()
+
+        if producer_task in done:
+            message = producer_task.result()
+            if not websocket.open:
+                break
+            await websocket.send(message)
+        else:
+            producer_task.cancel()
 
 
 async def consume_all(websocket):
@@ -72,7 +79,7 @@ async def straight_handler(websocket, path):
 
 
 app = App()
-app.websocket("/")(racing_handler)
+app.websocket("/")(handler)
 app.websocket("/straight")(straight_handler)
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The consumer pattern: receive messages until the connection closes.
+"""The user guide's consumer pattern: receive messages until the connection closes.
 
     python examples/consumer.py [PORT]
 

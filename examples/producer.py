@@ -1,10 +1,11 @@
 #!/usr/bin/env python
-"""The producer pattern: send what a producer makes while the connection is open.
+"""The user guide's producer pattern: send what a producer makes while the connection is open.
 
     python examples/producer.py [PORT]
 
 `send()` raises ConnectionClosed on a closed connection, so the loop checks
-`websocket.open` before each send.
+`websocket.open` before each send; it turns False as soon as the client has
+closed or gone, though this handler never reads.
 """
 
 import asyncio

@@ -1,10 +1,11 @@
 #!/usr/bin/env python
-"""Registration: keep the set of connected clients; greet them all on each arrival.
+"""Registration: the user guide's pattern for keeping the set of connected clients.
 
     python examples/registration.py [PORT]
 
-Each new client triggers a broadcast to everyone connected. This in-memory
-set only works in one process; across processes use a message broker.
+Each client is greeted, along with everyone already connected, when it
+arrives, and stays registered for ten seconds. This in-memory set only works
+in one process; across processes, use a message broker.
 """
 
 import asyncio
@@ -15,13 +16,20 @@ import asgiws
 connected = set()
 
 
+# The guide's handler, modernised to async/await.
 async def handler(websocket, path):
+    global connected
+    # Register.
     connected.add(websocket)
     try:
-        asgiws.broadcast(connected, f"Hello! {len(connected)} connected")
-        async for message in websocket:  # stay until the client leaves
-            pass
+        # Implement logic here.
+        await asyncio.wait(
+            # Python 3.11's asyncio.wait() takes tasks, no longer coroutines:
+            # ensure_future() is the one change the guide's code needs.
+            [asyncio.ensure_future(ws.send("Hello!")) for ws in connected])
+        await asyncio.sleep(10)
     finally:
+        # Unregister.
         connected.remove(websocket)
 
 

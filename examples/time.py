@@ -30,6 +30,8 @@ async def page(request):
 async def time(websocket, path):
     while True:
         now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        if not websocket.open:
+            return
         await websocket.send(now)
         await asyncio.sleep(random.random())
 

@@ -1,4 +1,4 @@
-"""`asgiws.serve`: the seed's handler style on a real server, reached by real clients.
+"""`asgiws.serve`: the getting-started guide's handler style on a real server, reached by real clients.
 
 In-process tests use port 0 on 127.0.0.1 and the `websockets` client (an
 independent implementation) or `asgiws.connect`; the Ctrl-C tests run a
@@ -82,7 +82,7 @@ def test_context_manager_closes_on_exit() -> None:
     assert run(main()) == b"bytes"
 
 
-def test_seed_style_run_until_complete_then_run_forever() -> None:
+def test_guide_style_run_until_complete_then_run_forever() -> None:
     loop = asyncio.new_event_loop()
     try:
         start_server = asgiws.serve(greet, "127.0.0.1", 0, **QUIET)
@@ -93,8 +93,8 @@ def test_seed_style_run_until_complete_then_run_forever() -> None:
 
         async def client() -> None:
             try:
-                async with asgiws.connect(f"ws://127.0.0.1:{port}/seed") as ws:
-                    await ws.send("seed")
+                async with asgiws.connect(f"ws://127.0.0.1:{port}/guide") as ws:
+                    await ws.send("guide")
                     results.append(await ws.recv())
             finally:
                 loop.stop()
@@ -106,7 +106,7 @@ def test_seed_style_run_until_complete_then_run_forever() -> None:
         loop.run_until_complete(asyncio.wait_for(server.wait_closed(), TIMEOUT))
     finally:
         loop.close()
-    assert results == ["Hello seed! (/seed)"]
+    assert results == ["Hello guide! (/guide)"]
 
 
 def test_address_in_use_raises_oserror() -> None:
@@ -173,6 +173,39 @@ def test_handler_return_closes_1000_and_raise_closes_1011() -> None:
             return tuple(codes)
 
     assert run(main()) == (1000, 1011)
+
+
+def test_recv_right_after_cancelling_a_recv_gets_the_message_handed_to_it() -> None:
+    """Cancel a pending recv() a few loop turns after its message was sent, then call recv() at once.
+
+    Client and handler share one event loop, so each turn count lands the
+    cancel at a known point: before the message came, after it was handed
+    to the cancelled recv() but before that one ran, or after.
+    """
+    count = 40
+    collected: list[Any] = []
+    go: asyncio.Queue[int] = asyncio.Queue()
+
+    async def handler(websocket: Any) -> None:
+        for i in range(count):
+            task = asyncio.ensure_future(websocket.recv())
+            await asyncio.sleep(0)  # the task now waits for a message
+            go.put_nowait(i)
+            for _ in range(i % 8):
+                await asyncio.sleep(0)
+            completed = task.done()
+            task.cancel()
+            collected.append(task.result() if completed else await websocket.recv())
+
+    async def main() -> None:
+        async with asgiws.serve(handler, "127.0.0.1", 0, **QUIET) as server:
+            async with asgiws.connect(f"ws://127.0.0.1:{port_of(server)}/") as ws:
+                for _ in range(count):
+                    await ws.send(f"m{await go.get()}")
+                assert await ws.recv() is None  # the handler returned: it received all of them
+
+    run(main())
+    assert collected == [f"m{i}" for i in range(count)]
 
 
 def test_close_tells_clients_the_server_is_going_away() -> None:
@@ -260,7 +293,7 @@ SCRIPTS = {
 
         asyncio.run(main())
     """,
-    "seed": """
+    "guide": """
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         start_server = asgiws.serve(hello, "127.0.0.1", PORT, log_level="warning")

@@ -58,6 +58,7 @@ class WebSocket:
         "_path",
         "_headers",
         "_query",
+        "_connection",
         "__weakref__",
     )
 
@@ -77,6 +78,9 @@ class WebSocket:
         self._path: str | None = None
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
+        # The server's "asgiws.connection" extension, when it offers one (see `open`).
+        extensions = scope.get("extensions")
+        self._connection: dict[str, Any] | None = extensions.get("asgiws.connection") if extensions else None
 
     # -- what the handler reads about the request ---------------------------
 
@@ -127,11 +131,26 @@ class WebSocket:
 
     @property
     def open(self) -> bool:
-        return self.app_state is CONNECTED and self.client_state is CONNECTED
+        """Whether messages can still be sent: accepted, and closed by neither side.
+
+        On asgiws's server this turns False as soon as the client has closed
+        or the connection is lost, even if the handler never calls `recv()`
+        (the server tells through the ``asgiws.connection`` scope extension);
+        messages that arrived before are still returned by `recv()`, then
+        None. On other ASGI servers it turns False only once `recv()` has
+        returned None or `send()` has raised ConnectionClosed.
+        """
+        return self.app_state is CONNECTED and self.client_state is CONNECTED and not self._client_gone()
 
     @property
     def closed(self) -> bool:
-        return self.app_state is DISCONNECTED or self.client_state is DISCONNECTED
+        """Whether either side has closed the connection (or it was lost); see `open`."""
+        return self.app_state is DISCONNECTED or self.client_state is DISCONNECTED or self._client_gone()
+
+    def _client_gone(self) -> bool:
+        """The server says the client has gone, though `recv()` has not seen it yet."""
+        connection = self._connection
+        return connection is not None and connection["disconnected"]
 
     # -- the conversation ----------------------------------------------------
 

@@ -30,6 +30,7 @@ from . import limits
 from .deflate import EXTENSION_NAME, DeflateSettings, ExtensionOffer, parse_extensions, serialize_extensions
 from .errors import HandshakeError, InvalidStatus
 from .extensions import Extension
+from .http11 import error_body
 
 __all__ = [
     "WEBSOCKET_GUID",
@@ -200,7 +201,8 @@ def reject_response(
 ) -> bytes:
     """A complete HTTP/1.1 response refusing the handshake, closing the connection.
 
-    The body defaults to the status phrase as text/plain. A 426 carries
+    The body defaults to the one of the server's own HTTP error responses
+    (the status phrase) as text/plain. A 426 carries
     `Sec-WebSocket-Version: 13` (RFC 6455 section 4.4), the version we speak.
     """
     try:
@@ -208,7 +210,7 @@ def reject_response(
     except ValueError:
         phrase = ""
     if body is None:
-        body = (phrase or str(status)).encode("ascii") + b"\n"
+        body = error_body(status)
     lines = [f"HTTP/1.1 {status} {phrase}\r\n".encode("ascii")]
     names = set()
     for name, value in headers:

@@ -581,6 +581,11 @@ def status_line(status: int, http_version: str = "1.1") -> bytes:
     return line
 
 
+def error_body(status: int) -> bytes:
+    """The body of a response the server makes up itself (400, 500, 503...): its reason phrase, or "Error"."""
+    return status_line(status)[13:-2] or b"Error"  # after "HTTP/1.1 NNN ", before CRLF
+
+
 # Framings.
 NO_BODY = 0
 CONTENT_LENGTH = 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from typing import Any
 
 from .config import AppLoadError, Config, import_from_string
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     except AppLoadError as exc:
         print(f"Error loading ASGI app. {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # the app's own module failed to import
+    except Exception as exc:  # the app's own module raised while being imported: show where
+        traceback.print_exc()
         print(f"Error loading ASGI app. {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return run_config(Config(args.app, **settings))

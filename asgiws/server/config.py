@@ -9,12 +9,13 @@ always an explicit `None`.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import ssl
 import sys
 from typing import Any, Callable
 
-from asgiref.compatibility import double_to_single_callable, guarantee_single_callable
+from asgiref.compatibility import double_to_single_callable
 
 from .errors import AppLoadError
 from .logs import configure_logging
@@ -48,6 +49,20 @@ def import_from_string(import_str: str) -> Any:
     except AttributeError:
         raise AppLoadError(f'Attribute "{attrs_str}" not found in module "{module_str}".') from None
     return instance
+
+
+def is_asgi3(app: Any) -> bool:
+    """Whether `interface="auto"` runs `app` as ASGI 3, ``app(scope, receive, send)``; else ASGI 2.
+
+    uvicorn's rule: a class is ASGI 3 when its instances are awaitable
+    (``await App(scope, receive, send)``), ASGI 2 otherwise (``App(scope)``
+    makes the instance to call); a coroutine function (or a method or partial
+    of one) is ASGI 3; any other callable is when its `__call__` is a
+    coroutine function.
+    """
+    if inspect.isclass(app):
+        return hasattr(app, "__await__")
+    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(getattr(app, "__call__", None))
 
 
 class Config(Settings):
@@ -127,10 +142,11 @@ class Config(Settings):
                 raise AppLoadError(f"Error calling the app factory: {exc}") from exc
         if not callable(app):
             raise AppLoadError("The app is not callable.")
-        if self.interface == "asgi2":
+        interface = self.interface
+        if interface == "auto":
+            interface = "asgi3" if is_asgi3(app) else "asgi2"
+        if interface == "asgi2":
             app = double_to_single_callable(app)
-        elif self.interface == "auto":
-            app = guarantee_single_callable(app)
         if self.proxy_headers:
             from .proxy_headers import ProxyHeadersMiddleware
 

@@ -29,6 +29,7 @@ from ..protocol.http11 import (
     NEED_DATA,
     Data,
     EndOfMessage,
+    error_body,
     InvalidResponse,
     Request,
     RequestParser,
@@ -54,7 +55,7 @@ class ClientDisconnected(OSError):
 def _plain_response(status: int, keep_alive: bool = False) -> bytes:
     """A complete text/plain response with the status's reason phrase as body."""
     line = status_line(status)
-    body = line[13:-2] or b"Error"  # the reason phrase, after "HTTP/1.1 NNN "
+    body = error_body(status)
     return b"%scontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n%s\r\n%s" % (
         line,
         len(body),

@@ -222,13 +222,19 @@ class Server:
 
 
 def default_headers(config: Config) -> list[tuple[bytes, bytes]]:
-    """The Server, Date and configured headers every response starts with."""
+    """The Server, Date and configured headers every response starts with.
+
+    A configured header named Server or Date replaces the built-in one, as
+    with uvicorn; several of the same name are all sent.
+    """
+    configured = config.encoded_headers
+    names = {name for name, _ in configured}
     headers: list[tuple[bytes, bytes]] = []
-    if config.server_header:
+    if config.server_header and b"server" not in names:
         headers.append((b"server", b"asgiws"))
-    if config.date_header:
+    if config.date_header and b"date" not in names:
         headers.append((b"date", email.utils.formatdate(usegmt=True).encode("latin-1")))
-    return headers + config.encoded_headers
+    return headers + configured
 
 
 def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:

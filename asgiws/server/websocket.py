@@ -13,14 +13,23 @@ at a time: the keep-alive ping, then the pong deadline, then (once a close
 frame is sent) the close deadline. A message for an app already waiting in
 `receive` goes straight to it; others wait in a deque that exists only while
 messages wait, and beyond `ws_max_queue` of them reading pauses until the app
-catches up. `send` waits while the transport's write buffer is over its
-high-water mark (asyncio's pause_writing / resume_writing).
+catches up. Cancelling a `receive` loses nothing: a message handed to it
+after its task was told to stop goes back to the front of the queue. `send`
+waits while the transport's write buffer is over its high-water mark
+(asyncio's pause_writing / resume_writing).
 
 When one read brings several messages, the app usually answers them all in
 one step: the data frames it sends until the end of that loop iteration are
 written together (one system call for a burst of echoes instead of one each),
 and anything that must follow them (a close frame) flushes them first. A lone
 message is answered with a direct write, so ping-pong latency is untouched.
+
+The scope offers the `asgiws.connection` extension: a dict whose
+``"disconnected"`` turns True, in place, as soon as the server holds a
+``websocket.disconnect`` for the app (the client closed, the connection was
+lost or failed), even while messages before it are still unread. An app
+that never calls `receive` can tell from it that the client is gone; the
+framework's `WebSocket.open` reads it.
 """
 
 from __future__ import annotations
@@ -103,6 +112,7 @@ class WebSocketProtocol(asyncio.Protocol):
         "timer",
         "ping_payload",
         "disconnect",
+        "connection_state",
         "response",
     )
 
@@ -126,6 +136,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.ping_payload: bytes | None = None
         self.disconnect: dict[str, Any] | None = None  # set once: returned by every later receive()
+        self.connection_state: dict[str, bool] | None = None  # the scope's "asgiws.connection" extension
         self.response: tuple[int, list[tuple[bytes, bytes]], list[bytes]] | None = None  # denial response
 
     # -- Hand-over from the HTTP protocol ---------------------------------
@@ -153,6 +164,8 @@ class WebSocketProtocol(asyncio.Protocol):
             transport.close()
             return
         transport.set_protocol(self)
+        self.connection_state = {"disconnected": False}
+        scope["extensions"]["asgiws.connection"] = self.connection_state
         self.server_state.connections.add(self)
         self.queue = deque([{"type": "websocket.connect"}])
         self.pending = trailing_data
@@ -289,6 +302,8 @@ class WebSocketProtocol(asyncio.Protocol):
     def _disconnected(self, code: int, reason: str) -> None:
         message = {"type": "websocket.disconnect", "code": code, "reason": reason}
         self.disconnect = message
+        if self.connection_state is not None:
+            self.connection_state["disconnected"] = True
         self._deliver(message)
 
     # -- ASGI receive / send ------------------------------------------------
@@ -310,9 +325,27 @@ class WebSocketProtocol(asyncio.Protocol):
         waiter = self.waiter = self.loop.create_future()
         try:
             return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # Handed over, but the task was cancelled before it resumed: not received.
+                self._unreceive(waiter.result())
+            raise
         finally:
             if self.waiter is waiter:
                 self.waiter = None
+
+    def _unreceive(self, message: dict[str, Any]) -> None:
+        """Put back a message a cancelled receive() never returned: it is the next one."""
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            # Another receive() started meanwhile (so nothing else is queued): it gets it.
+            self.waiter = None
+            waiter.set_result(message)
+            return
+        queue = self.queue
+        if queue is None:
+            queue = self.queue = deque()
+        queue.appendleft(message)
 
     async def send(self, message: dict[str, Any]) -> None:
         """Handle one ASGI message from the app; raises ConnectionClosed once closed."""

@@ -167,7 +167,7 @@ def test_websocket_object(server_kind: str) -> None:
 
 
 def test_websocket_app_for_a_plain_handler(server_kind: str) -> None:
-    """`websocket_app(handler)`: the seed's `handler(websocket, path)` as an ASGI app, on any path."""
+    """`websocket_app(handler)`: a guide-style `handler(websocket, path)` as an ASGI app, on any path."""
 
     async def hello(websocket: WebSocket, path: str) -> None:
         name = await websocket.recv()
@@ -270,8 +270,8 @@ def test_connection_closed_from_another_connection_is_a_handler_error() -> None:
     assert sent[-1] == {"type": "websocket.close", "code": 1011, "reason": ""}
 
 
-def test_recv_can_be_cancelled_as_in_the_seeds_consumer_and_producer_pattern(server_kind: str) -> None:
-    """The seed's "both" handler races recv() against a producer and cancels the loser each turn."""
+def test_recv_can_be_cancelled_each_turn_as_in_the_guides_both_pattern(server_kind: str) -> None:
+    """Like the guide's "Both" handler: race recv() against a producer and cancel the loser each turn."""
 
     async def both(websocket: WebSocket, path: str) -> None:
         ticks = 0
@@ -310,3 +310,27 @@ def test_recv_can_be_cancelled_as_in_the_seeds_consumer_and_producer_pattern(ser
                 assert echoes == [f"echo {i}" for i in range(20)]
 
         run(client())
+
+
+def test_open_turns_false_when_the_client_leaves_and_unread_messages_remain() -> None:
+    """On asgiws, a handler that never reads sees `open` turn False; `recv()` still returns what came first."""
+    events: queue.Queue[Any] = queue.Queue()
+
+    async def handler(websocket: WebSocket) -> None:
+        events.put(websocket.open)
+        for _ in range(TIMEOUT * 100):  # bounded: it turns False as soon as the close frame is read
+            if not websocket.open:
+                break
+            await asyncio.sleep(0.01)
+        events.put((websocket.open, websocket.closed, [await websocket.recv() for _ in range(3)]))
+
+    with running_server(App(routes=[WebSocketRoute("/", handler)]), "asgiws") as (host, port):
+
+        async def client() -> None:
+            async with connect(f"ws://{host}:{port}/") as ws:
+                await ws.send("a")
+                await ws.send(b"b")
+
+        run(client())
+        assert events.get(timeout=TIMEOUT) is True
+        assert events.get(timeout=TIMEOUT) == (False, True, ["a", b"b", None])

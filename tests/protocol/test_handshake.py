@@ -172,10 +172,10 @@ def test_reject_response_426() -> None:
         b"HTTP/1.1 426 Upgrade Required\r\n"
         b"Sec-WebSocket-Version: 13\r\n"
         b"Content-Type: text/plain; charset=utf-8\r\n"
-        b"Content-Length: 17\r\n"
+        b"Content-Length: 16\r\n"
         b"Connection: close\r\n"
         b"\r\n"
-        b"Upgrade Required\n"
+        b"Upgrade Required"
     )
 
 

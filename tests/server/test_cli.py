@@ -1,4 +1,4 @@
-"""The `asgiws` command line: --help documents the options; a bad app path is one line, no traceback."""
+"""The `asgiws` command line: --help documents the options; a bad app path is one line, a module that raises its traceback."""
 
 from __future__ import annotations
 
@@ -37,6 +37,16 @@ def test_unknown_app_is_a_one_line_error(app):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert "Error loading ASGI app" in result.stderr
+
+
+def test_app_module_raising_on_import_shows_its_traceback(tmp_path):
+    (tmp_path / "raising_module.py").write_text("x = 1\n\ny = x + undefined_name\n")
+    result = run_cli("raising_module:app", "--app-dir", str(tmp_path), "--port", "0")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert f'File "{tmp_path / "raising_module.py"}", line 3' in result.stderr
+    assert "NameError: name 'undefined_name' is not defined" in result.stderr
     assert "Error loading ASGI app" in result.stderr
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
 import os
 import queue
@@ -19,6 +20,7 @@ import struct
 import threading
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed as ClientConnectionClosed
@@ -299,6 +301,79 @@ def test_ping_between_fragments(server_kind: str) -> None:
         client.close()
 
 
+def test_cancelled_receive_loses_and_reorders_nothing(server_kind: str) -> None:
+    """An app that cancels each pending receive() a few loop turns after starting it gets every message, in order.
+
+    After the cancel it either awaits the cancelled task, or calls receive()
+    again at once, before the cancelled one has even run its cancellation.
+    """
+    seen: queue.Queue[Any] = queue.Queue()
+    count = 300
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        received = []
+        for attempt in itertools.count():
+            task = asyncio.ensure_future(receive())
+            for _ in range(attempt % 5):
+                await asyncio.sleep(0)
+            completed = task.done()
+            task.cancel()
+            if completed:
+                message = task.result()
+            elif attempt % 2:
+                message = await receive()
+            else:
+                try:
+                    message = await task
+                except asyncio.CancelledError:
+                    continue
+            if message["type"] == "websocket.disconnect":
+                break
+            received.append(message["text"])
+        seen.put(received)
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            for i in range(count):
+                await ws.send(str(i))
+                if i % 3:
+                    await asyncio.sleep(0.0005 * (i % 4))
+
+    with running_server(app, server_kind) as (host, port):
+        run(client(host, port))
+        assert get(seen) == [str(i) for i in range(count)]
+
+
+def test_connection_extension_tells_an_app_that_does_not_read_that_the_client_left() -> None:
+    seen: queue.Queue[Any] = queue.Queue()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        state = scope["extensions"]["asgiws.connection"]
+        seen.put(dict(state))
+        for _ in range(TIMEOUT * 100):  # bounded: it turns True as soon as the close frame is read
+            if state["disconnected"]:
+                break
+            await asyncio.sleep(0.01)
+        seen.put([await receive(), await receive()])
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            await ws.send("unread")
+            await ws.close(4001, "bye")
+
+    with running_server(app, "asgiws") as (host, port):
+        run(client(host, port))
+        assert get(seen) == {"disconnected": False}
+        assert get(seen) == [
+            {"type": "websocket.receive", "text": "unread"},
+            {"type": "websocket.disconnect", "code": 4001, "reason": "bye"},
+        ]
+
+
 # -- Closing ----------------------------------------------------------------------------
 
 
@@ -492,7 +567,7 @@ def test_permessage_deflate(server_kind: str, enabled: bool) -> None:
 
 def test_permessage_deflate_window_bits(server_kind: str) -> None:
     if server_kind == "uvicorn":
-        pytest.skip("uvicorn uses zlib's default window; the 12-bit window is asgiws' choice (DESIGN.md)")
+        pytest.skip("uvicorn uses zlib's default window; the 12-bit window is asgiws' choice, for memory")
     with running_server(echo_app, server_kind) as (host, port):
         client = RawClient(host, port, extra=b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")
         assert client.status == 101
@@ -738,6 +813,29 @@ def test_denial_response_with_invalid_header_is_500(server_kind: str, request: p
         client = RawClient(host, port)
         client.close()
         assert client.status == 500
+
+
+def test_invalid_denial_status_is_answered_with_the_servers_own_500(server_kind: str) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            raise ValueError("the server answers its own HTTP 500")
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 700, "headers": []})
+
+    with running_server(app, server_kind) as (host, port):
+        http = httpx.get(f"http://{host}:{port}/", timeout=TIMEOUT)
+        with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+            sock.sendall(
+                b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            response = b""
+            while chunk := sock.recv(4096):
+                response += chunk
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500 ")
+    assert http.status_code == 500
+    assert body == http.content == b"Internal Server Error"
 
 
 # -- TLS ----------------------------------------------------------------------------------------------
