@@ -33,18 +33,9 @@ import enum
 from http import HTTPStatus
 from typing import Iterable, Union
 
+from . import grammar
 from .errors import HTTPError
-from .grammar import (
-    CHUNK_SIZE_LINE_RE,
-    CONTENT_LENGTH_RE,
-    FIELD_VALUE_RE,
-    REQUEST_LINE_RE,
-    TOKEN_RE,
-    comma_list,
-    content_length,
-    field_lines_error,
-    parse_field_lines,
-)
+from .grammar import comma_list, content_length, field_lines_error, parse_field_lines
 
 __all__ = [
     "NEED_DATA",
@@ -186,6 +177,15 @@ class EndOfMessage:
 Event = Union[Request, Data, EndOfMessage, _Sentinel]
 
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")}
+
+# grammar's rules, as the per-request code calls them. Module names of our own,
+# not `from grammar import`: CPython compiles ``NAME.fullmatch(...)`` into a
+# cheap method call only when NAME was not bound by an import statement.
+_match_request_line = grammar.REQUEST_LINE_RE.fullmatch
+_match_chunk_size_line = grammar.CHUNK_SIZE_LINE_RE.fullmatch
+_match_token = grammar.TOKEN_RE.fullmatch
+_match_field_value = grammar.FIELD_VALUE_RE.fullmatch
+_match_content_length = grammar.CONTENT_LENGTH_RE.fullmatch
 
 
 # -- the parser's states ----------------------------------------------------
@@ -404,7 +404,7 @@ class RequestParser:
             raise HTTPError("request line too long", 414)
         if end - line_end > self.max_header_block:
             raise HTTPError("header block too large", 431)
-        match = REQUEST_LINE_RE.fullmatch(buf, 0, line_end)
+        match = _match_request_line(buf, 0, line_end)
         if match is None:
             raise HTTPError("invalid request line", 400)
         method_bytes, target, major, minor = match.groups()
@@ -569,7 +569,7 @@ class RequestParser:
                     if b"\n" in buf:
                         raise HTTPError("bare LF in chunk size line", 400)
                     return NEED_DATA
-                match = CHUNK_SIZE_LINE_RE.fullmatch(buf, 0, end)
+                match = _match_chunk_size_line(buf, 0, end)
                 if match is None:
                     raise HTTPError("invalid chunk size line", 400)
                 size = int(match.group(1), 16)
@@ -679,13 +679,13 @@ class ResponseWriter:
         connection_sent = False
         try:
             for name, value in headers:
-                if TOKEN_RE.fullmatch(name) is None:
+                if _match_token(name) is None:
                     raise InvalidResponse(f"invalid header name {name!r}")
-                if FIELD_VALUE_RE.fullmatch(value) is None:
+                if _match_field_value(value) is None:
                     raise InvalidResponse(f"invalid value for header {name!r}")
                 lower = name.lower()
                 if lower == b"content-length":
-                    if CONTENT_LENGTH_RE.fullmatch(value.strip(b" \t")) is None:
+                    if _match_content_length(value.strip(b" \t")) is None:
                         raise InvalidResponse(f"invalid Content-Length {value!r}")
                     length = int(value)
                     if content_length is not None and content_length != length:
