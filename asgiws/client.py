@@ -113,7 +113,7 @@ class ClientConnection(asyncio.Protocol):
         #: Negotiated at the handshake.
         self.subprotocol: str | None = None
         self.response_headers: Headers = Headers()
-        self.request_headers: Headers = Headers(_request_headers(handshake.request))
+        self.request_headers: Headers = Headers(handshake.request_headers)
         #: Close code and reason received from the server; 1006 when TCP closed without one.
         self.close_code: int | None = None
         self.close_reason: str | None = None
@@ -217,9 +217,7 @@ class ClientConnection(asyncio.Protocol):
     def _handshake_done(self, result: ClientHandshakeResult) -> None:
         self.handshake = None
         self.subprotocol = result.subprotocol
-        self.response_headers = Headers(
-            [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in result.headers]
-        )
+        self.response_headers = Headers(result.raw_headers)
         self.conn = WebSocketConnection(Side.CLIENT, extensions=result.extensions, max_size=self.max_size)
         if self._opened.done():  # connect() gave up (open_timeout) in the meantime
             self.transport.abort()
@@ -476,17 +474,6 @@ class ClientConnection(asyncio.Protocol):
     def __repr__(self) -> str:
         state = "open" if self.open else "closed" if self.closed else "connecting" if self.conn is None else "closing"
         return f"<ClientConnection {self.path} {state}>"
-
-
-def _request_headers(request: bytes) -> list[tuple[bytes, bytes]]:
-    """The header fields of the request we sent, for `request_headers`."""
-    lines = request.split(b"\r\n")[1:]
-    pairs = []
-    for line in lines:
-        name, sep, value = line.partition(b":")
-        if sep:
-            pairs.append((name.lower(), value.strip()))
-    return pairs
 
 
 def _header_pairs(headers: HeadersLike | None) -> list[tuple[str, str]]:

@@ -766,12 +766,12 @@ def test_autobahn_fuzzing_server_quick_subset(tmp_path: Path) -> None:
 async def silent_websocket_server() -> AsyncIterator[int]:
     """Accepts the handshake, then never answers a frame (not even a ping)."""
     from asgiws.protocol.handshake import accept_response, parse_upgrade_request
+    from asgiws.protocol.http11 import RequestParser
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.split(b"\r\n")[1:-2]
-        headers = [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(b":") for line in lines)]
-        response, _ = accept_response(parse_upgrade_request("GET", "1.1", headers), compression=None)
+        parser = RequestParser()
+        parser.feed(await reader.readuntil(b"\r\n\r\n"))
+        response, _ = accept_response(parse_upgrade_request(parser.next_event()), compression=None)
         writer.write(response)
         await reader.read()  # until the client gives up
         writer.close()
@@ -788,12 +788,12 @@ async def pong_only_websocket_server() -> AsyncIterator[int]:
     from asgiws.protocol.events import Ping
     from asgiws.protocol.frames import Frame, Opcode, serialize_frame
     from asgiws.protocol.handshake import accept_response, parse_upgrade_request
+    from asgiws.protocol.http11 import RequestParser
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.split(b"\r\n")[1:-2]
-        headers = [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(b":") for line in lines)]
-        response, _ = accept_response(parse_upgrade_request("GET", "1.1", headers), compression=None)
+        parser = RequestParser()
+        parser.feed(await reader.readuntil(b"\r\n\r\n"))
+        response, _ = accept_response(parse_upgrade_request(parser.next_event()), compression=None)
         writer.write(response)
         conn = WebSocketConnection(Side.SERVER)
         while data := await reader.read(65536):

@@ -30,6 +30,7 @@ from . import limits
 from .errors import HandshakeError, MessageTooBig, WebSocketProtocolError
 from .extensions import RSV1, Extension
 from .frames import Frame, Opcode
+from .grammar import OWS, QUOTED_STRING, TOKEN, unquote
 
 __all__ = [
     "ExtensionOffer",
@@ -64,15 +65,13 @@ class ExtensionOffer:
 #   extension = extension-token *( ";" extension-param )
 #   extension-param = token [ "=" (token | quoted-string) ]
 # When a quoted-string is used, its unescaped value must still be a token.
+# The rules are `grammar`'s, compiled here for decoded (latin-1) text.
 
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_TOKEN_RE = re.compile(_TOKEN)
-_WS = r"[ \t]*"
-_NAME_RE = re.compile(_WS + "(" + _TOKEN + ")" + _WS)
+_TOKEN_RE = re.compile(TOKEN)
+_NAME_RE = re.compile(OWS + "(" + TOKEN + ")" + OWS)
 _PARAM_RE = re.compile(
-    _WS + ";" + _WS + "(" + _TOKEN + ")" + _WS + "(?:=" + _WS + r'(?:(' + _TOKEN + r')|"((?:[^"\\]|\\.)*)")' + _WS + ")?"
+    OWS + ";" + OWS + "(" + TOKEN + ")" + OWS + "(?:=" + OWS + "(?:(" + TOKEN + ")|(" + QUOTED_STRING + "))" + OWS + ")?"
 )
-_QUOTED_PAIR_RE = re.compile(r"\\(.)")
 
 
 def parse_extensions(values: Iterable[bytes | str]) -> list[ExtensionOffer]:
@@ -104,7 +103,7 @@ def parse_extensions(values: Iterable[bytes | str]) -> list[ExtensionOffer]:
                     break
                 pname, token, quoted = param.group(1, 2, 3)
                 if quoted is not None:
-                    token = _QUOTED_PAIR_RE.sub(r"\1", quoted)
+                    token = unquote(quoted)
                     if not _TOKEN_RE.fullmatch(token):
                         raise ValueError(f"quoted parameter value is not a token: {quoted!r}")
                 params.append((pname, token))

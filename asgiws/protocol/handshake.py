@@ -1,17 +1,19 @@
 """RFC 6455 section 4: the WebSocket opening handshake, both sides, sans-I/O.
 
-Server side: the HTTP/1.1 parser hands over the request head (method,
-version, lowercased header names); `parse_upgrade_request` validates it and
+Server side: `parse_upgrade_request` validates the `http11.Request` that the
+request parser produced, from what the parser recorded while reading it
+(`Request.upgrade`, `Request.special_fields`): no header is read twice.
 `accept_response` / `reject_response` build the bytes to answer with.
 
 Client side: `ClientHandshake` builds the request bytes and parses the
-server's response incrementally; whatever follows the response head is
-returned as `leftover`, since it is already WebSocket frames.
+server's response incrementally, with the same grammar as the server side
+(`grammar`); whatever follows the response head is returned as `leftover`,
+since it is already WebSocket frames.
 
 Errors are `HandshakeError` carrying the HTTP status (server side) or the
 status received (client side, 0 for a malformed response); an application
 asking for an impossible accept (a subprotocol the client did not offer, a
-header with CR/LF) gets `InvalidAccept`, a ValueError the server treats as an
+header that is no valid field) gets `InvalidAccept`, a ValueError the server treats as an
 application error.
 """
 
@@ -21,7 +23,6 @@ import base64
 import binascii
 import dataclasses
 import hashlib
-import http
 import os
 import re
 from typing import Iterable, Sequence
@@ -30,12 +31,21 @@ from . import limits
 from .deflate import EXTENSION_NAME, DeflateSettings, ExtensionOffer, parse_extensions, serialize_extensions
 from .errors import HandshakeError, InvalidStatus
 from .extensions import Extension
-from .http11 import error_body
+from .grammar import (
+    FIELD_VALUE_RE,
+    STATUS_LINE_RE,
+    TOKEN_RE,
+    VCHAR,
+    comma_list,
+    content_length,
+    field_lines_error,
+    parse_field_lines,
+)
+from .http11 import Request, error_body, status_line
 
 __all__ = [
     "WEBSOCKET_GUID",
     "accept_key",
-    "is_websocket_upgrade",
     "InvalidAccept",
     "UpgradeRequest",
     "parse_upgrade_request",
@@ -48,10 +58,6 @@ __all__ = [
 #: RFC 6455 section 1.3: appended to the client's key before hashing.
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-_TOKEN_RE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# field-value: visible characters, spaces and tabs, obs-text; never CR, LF or NUL.
-_FORBIDDEN_IN_VALUE_RE = re.compile(rb"[\x00\r\n]")
-
 
 class InvalidAccept(ValueError):
     """The application's accept cannot be sent: unknown subprotocol or invalid header."""
@@ -61,24 +67,6 @@ def accept_key(key: str) -> str:
     """Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + GUID)), RFC 6455 section 4.2.2."""
     digest = hashlib.sha1((key + WEBSOCKET_GUID).encode("ascii")).digest()
     return base64.b64encode(digest).decode("ascii")
-
-
-def _tokens(values: Iterable[bytes]) -> list[bytes]:
-    """Elements of comma-separated header values (RFC 7230 #rule), stripped, empty ones dropped."""
-    return [item for value in values for item in (part.strip(b" \t") for part in value.split(b",")) if item]
-
-
-def _values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
-    return [value for key, value in headers if key == name]
-
-
-def is_websocket_upgrade(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    """True when the request asks to upgrade to WebSocket (its `Upgrade` lists "websocket").
-
-    The server uses this to choose between the HTTP and the WebSocket paths;
-    the rest of the request is checked by `parse_upgrade_request`.
-    """
-    return any(token.lower() == b"websocket" for token in _tokens(_values(headers, b"upgrade")))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,65 +80,60 @@ class UpgradeRequest:
     headers: list[tuple[bytes, bytes]]
 
 
-def _http_version(version: str | bytes) -> str:
-    text = version.decode("ascii", "replace") if isinstance(version, bytes) else version
-    return text[5:] if text.upper().startswith("HTTP/") else text
+def parse_upgrade_request(request: Request) -> UpgradeRequest:
+    """Validate the opening handshake in a parsed request (RFC 6455 section 4.2.1).
 
-
-def parse_upgrade_request(
-    method: str | bytes, http_version: str | bytes, headers: list[tuple[bytes, bytes]]
-) -> UpgradeRequest:
-    """Validate an opening handshake (RFC 6455 section 4.2.1); raise HandshakeError with the status to send.
-
-    `headers` are (lowercased name, value) pairs as the HTTP/1.1 parser gives
-    them. A method other than GET is answered 400 (the RFC's "such as 400":
-    the resource may well accept other methods over plain HTTP, so 405 would
+    Reads what `http11.RequestParser` recorded (`Request.upgrade`,
+    `Request.special_fields`), so no header is parsed again; raises
+    HandshakeError with the status to answer with. A method other than GET is answered 400 (the RFC's "such as 400": the
+    resource may well accept other methods over plain HTTP, so 405 would
     mislead); a missing or unsupported Sec-WebSocket-Version is answered 426,
     which `reject_response` completes with "Sec-WebSocket-Version: 13".
     A malformed Sec-WebSocket-Extensions only declines compression: the
     connection can work without it.
     """
-    if (method.encode() if isinstance(method, str) else method) != b"GET":
+    if request.method != "GET":
         raise HandshakeError("WebSocket handshake must use GET", 400)
-    version = _http_version(http_version)
-    try:
-        major, minor = (int(part) for part in version.split("."))
-    except ValueError:
-        raise HandshakeError(f"invalid HTTP version {version!r}", 400) from None
-    if (major, minor) < (1, 1):
+    if request.http_version == "1.0":
         raise HandshakeError("WebSocket handshake needs HTTP/1.1 or later", 400)
-    if not is_websocket_upgrade(headers):
+    fields = request.special_fields
+    if request.upgrade is None:
+        # The parser records an upgrade only when Connection lists "upgrade".
+        if b"upgrade" in fields:
+            raise HandshakeError("missing 'upgrade' in Connection", 400)
         raise HandshakeError("missing 'websocket' in Upgrade", 400)
-    if not any(token.lower() == b"upgrade" for token in _tokens(_values(headers, b"connection"))):
-        raise HandshakeError("missing 'upgrade' in Connection", 400)
-    if [value.strip(b" \t") for value in _values(headers, b"sec-websocket-version")] != [b"13"]:
+    if b"websocket" not in request.upgrade.split(b","):  # the parser's lowercased list, joined with ","
+        raise HandshakeError("missing 'websocket' in Upgrade", 400)
+    if fields.get(b"sec-websocket-version") != [b"13"]:
         raise HandshakeError("unsupported Sec-WebSocket-Version", 426)
-    keys = _values(headers, b"sec-websocket-key")
+    keys = fields.get(b"sec-websocket-key", ())
     if len(keys) != 1:
         raise HandshakeError("need exactly one Sec-WebSocket-Key", 400)
-    key = keys[0].strip(b" \t")
+    (key,) = keys
     try:
         if len(base64.b64decode(key, validate=True)) != 16:
             raise ValueError
     except (binascii.Error, ValueError):
         raise HandshakeError("Sec-WebSocket-Key is not base64 of 16 bytes", 400) from None
-    subprotocols = [token.decode("latin-1") for token in _tokens(_values(headers, b"sec-websocket-protocol"))]
+    subprotocols = [token.decode("latin-1") for token in comma_list(fields.get(b"sec-websocket-protocol", ()))]
     try:
-        extensions = parse_extensions(_values(headers, b"sec-websocket-extensions"))
+        extensions = parse_extensions(fields.get(b"sec-websocket-extensions", ()))
     except ValueError:
         extensions = []
-    return UpgradeRequest(key.decode("ascii"), subprotocols, extensions, version, headers)
+    return UpgradeRequest(key.decode("ascii"), subprotocols, extensions, request.http_version, request.headers)
 
 
-def _header_line(name: bytes | str, value: bytes | str) -> bytes:
-    """One `name: value` line; InvalidAccept if the name is not a token or the value has CR, LF or NUL."""
-    name_bytes = name.encode("latin-1") if isinstance(name, str) else bytes(name)
-    value_bytes = value.encode("latin-1") if isinstance(value, str) else bytes(value)
-    if not _TOKEN_RE.fullmatch(name_bytes):
-        raise InvalidAccept(f"invalid header name {name_bytes!r}")
-    if _FORBIDDEN_IN_VALUE_RE.search(value_bytes):
-        raise InvalidAccept(f"invalid value for header {name_bytes!r}")
-    return name_bytes + b": " + value_bytes + b"\r\n"
+def _as_bytes(text: bytes | str) -> bytes:
+    return text.encode("latin-1") if isinstance(text, str) else bytes(text)
+
+
+def _header_line(name: bytes, value: bytes) -> bytes:
+    """One `name: value` line; InvalidAccept if the name is not a token or the value not a field value."""
+    if TOKEN_RE.fullmatch(name) is None:
+        raise InvalidAccept(f"invalid header name {name!r}")
+    if FIELD_VALUE_RE.fullmatch(value) is None:
+        raise InvalidAccept(f"invalid value for header {name!r}")
+    return name + b": " + value + b"\r\n"
 
 
 # Headers the handshake itself sets; an application's copy would contradict them.
@@ -180,7 +163,7 @@ def accept_response(
     if subprotocol is not None:
         if subprotocol not in request.subprotocols:
             raise InvalidAccept(f"subprotocol {subprotocol!r} was not offered by the client")
-        lines.append(_header_line(b"Sec-WebSocket-Protocol", subprotocol))
+        lines.append(_header_line(b"Sec-WebSocket-Protocol", _as_bytes(subprotocol)))
     extensions: list[Extension] = []
     if compression is not None and request.extensions:
         negotiated = compression.negotiate(request.extensions)
@@ -189,11 +172,16 @@ def accept_response(
             lines.append(b"Sec-WebSocket-Extensions: " + serialize_extensions([response]).encode("ascii") + b"\r\n")
             extensions.append(extension)
     for name, value in headers:
-        if (name.encode("latin-1") if isinstance(name, str) else bytes(name)).lower() in _HANDSHAKE_HEADERS:
+        name = _as_bytes(name)
+        if name.lower() in _HANDSHAKE_HEADERS:
             raise InvalidAccept(f"header {name!r} is set by the handshake")
-        lines.append(_header_line(name, value))
+        lines.append(_header_line(name, _as_bytes(value)))
     lines.append(b"\r\n")
     return b"".join(lines), extensions
+
+
+# What `reject_response` computes itself; an application's copy is dropped.
+_FRAMING_HEADERS = frozenset([b"content-length", b"connection", b"transfer-encoding"])
 
 
 def reject_response(
@@ -204,18 +192,22 @@ def reject_response(
     The body defaults to the one of the server's own HTTP error responses
     (the status phrase) as text/plain. A 426 carries
     `Sec-WebSocket-Version: 13` (RFC 6455 section 4.4), the version we speak.
+    Content-Length, Connection and Transfer-Encoding among `headers` are
+    dropped: the response frames its body itself. Raises a ValueError for a
+    header that cannot be sent.
     """
-    try:
-        phrase = http.HTTPStatus(status).phrase
-    except ValueError:
-        phrase = ""
+    line = status_line(status)
     if body is None:
         body = error_body(status)
-    lines = [f"HTTP/1.1 {status} {phrase}\r\n".encode("ascii")]
+    lines = [line]
     names = set()
     for name, value in headers:
-        names.add(bytes(name).lower())
-        lines.append(_header_line(name, value))
+        name = _as_bytes(name)
+        lower = name.lower()
+        if lower in _FRAMING_HEADERS:
+            continue
+        names.add(lower)
+        lines.append(_header_line(name, _as_bytes(value)))
     if status == 426 and b"sec-websocket-version" not in names:
         lines.append(b"Sec-WebSocket-Version: 13\r\n")
     if b"content-type" not in names:
@@ -231,16 +223,25 @@ def reject_response(
 
 @dataclasses.dataclass
 class ClientHandshakeResult:
-    """A successful handshake: what was negotiated, and the bytes already received past the head."""
+    """A successful handshake: what was negotiated, the response's headers, and the bytes received past the head.
+
+    `headers` keep the names as the server sent them; `raw_headers` are the
+    same fields with lowercased names, as bytes (as ASGI carries headers).
+    """
 
     subprotocol: str | None
     extensions: list[Extension]
     headers: list[tuple[str, str]]
     leftover: bytes
+    raw_headers: list[tuple[bytes, bytes]] = dataclasses.field(default_factory=list)
 
 
-_STATUS_LINE_RE = re.compile(rb"HTTP/1\.[0-9] ([0-9]{3})(?: [^\r\n]*)?")
-_HEADER_LINE_RE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n\x00]*?)[ \t]*")
+#: RFC 3986 path-abempty [ "?" query ], as far as the request line cares: visible ASCII after a slash.
+_RESOURCE_RE = re.compile("/" + VCHAR + "*")
+
+
+def _values(fields: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    return [value for key, value in fields if key == name]
 
 
 class ClientHandshake:
@@ -250,7 +251,8 @@ class ClientHandshake:
     `ClientHandshakeResult` on success, and raises `InvalidStatus` for a
     non-101 answer (with its body when Content-Length announces one of at
     most `max_body_size` bytes) or `HandshakeError` (status 0) for an invalid
-    one. `receive_eof` reports the end of the stream.
+    one. `receive_eof` reports the end of the stream. The response head is
+    read with the request parser's grammar, as strictly.
     """
 
     def __init__(
@@ -270,7 +272,7 @@ class ClientHandshake:
         max_headers: int = limits.MAX_HEADERS,
         max_body_size: int = limits.MAX_REFUSAL_BODY,
     ) -> None:
-        if not resource.startswith("/") or re.search(r"[^\x21-\x7e]", resource):
+        if _RESOURCE_RE.fullmatch(resource) is None:
             raise ValueError(f"invalid resource {resource!r}")
         self.key = key if key is not None else base64.b64encode(os.urandom(16)).decode("ascii")
         self.subprotocols = list(subprotocols)
@@ -286,29 +288,31 @@ class ClientHandshake:
         authority = f"[{host}]" if ":" in host and not host.startswith("[") else host
         if port is not None and port != (443 if secure else 80):
             authority = f"{authority}:{port}"
-        lines = [
-            f"GET {resource} HTTP/1.1\r\n".encode("ascii"),
-            _header_line(b"Host", authority.encode("idna") if not authority.isascii() else authority),
-            b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ",
-            self.key.encode("ascii"),
-            b"\r\nSec-WebSocket-Version: 13\r\n",
+        fields = [
+            (b"Host", authority.encode("idna") if not authority.isascii() else authority.encode("ascii")),
+            (b"Upgrade", b"websocket"),
+            (b"Connection", b"Upgrade"),
+            (b"Sec-WebSocket-Key", self.key.encode("ascii")),
+            (b"Sec-WebSocket-Version", b"13"),
         ]
         if origin is not None:
-            lines.append(_header_line(b"Origin", origin))
+            fields.append((b"Origin", _as_bytes(origin)))
         if self.subprotocols:
             for subprotocol in self.subprotocols:
-                if not _TOKEN_RE.fullmatch(subprotocol.encode("latin-1")):
+                if TOKEN_RE.fullmatch(subprotocol.encode("latin-1")) is None:
                     raise ValueError(f"invalid subprotocol {subprotocol!r}")
-            lines.append(_header_line(b"Sec-WebSocket-Protocol", ", ".join(self.subprotocols)))
+            fields.append((b"Sec-WebSocket-Protocol", ", ".join(self.subprotocols).encode("latin-1")))
         if compression is not None:
-            lines.append(_header_line(b"Sec-WebSocket-Extensions", serialize_extensions([compression.offer()])))
+            fields.append((b"Sec-WebSocket-Extensions", serialize_extensions([compression.offer()]).encode("ascii")))
         if user_agent is not None:
-            lines.append(_header_line(b"User-Agent", user_agent))
-        for name, value in headers:
-            lines.append(_header_line(name, value))
-        lines.append(b"\r\n")
+            fields.append((b"User-Agent", _as_bytes(user_agent)))
+        fields += [(_as_bytes(name), _as_bytes(value)) for name, value in headers]
         #: The request bytes to send.
-        self.request = b"".join(lines)
+        self.request = b"".join(
+            [f"GET {resource} HTTP/1.1\r\n".encode("ascii"), *(_header_line(n, v) for n, v in fields), b"\r\n"]
+        )
+        #: The request's header fields, names lowercased, as the server's parser will read them.
+        self.request_headers = [(name.lower(), value.strip(b" \t")) for name, value in fields]
 
     def receive_data(self, data: bytes) -> ClientHandshakeResult | None:
         """Feed bytes from the server; see the class docstring for the outcomes."""
@@ -329,20 +333,22 @@ class ClientHandshake:
         if end + 4 > self.max_head_size:
             self._done = True
             raise HandshakeError("response head too large", 0)
-        head, self._buffer = self._buffer[:end], self._buffer[end + 4 :]
         try:
-            status, headers = self._parse_head(head)
+            status, fields = self._parse_head(end)
         except HandshakeError:
             self._done = True
             raise
+        self._buffer = self._buffer[end + 4 :]
+        headers = [(name.decode("ascii"), value.decode("latin-1")) for name, value in fields]
+        raw = [(name.lower(), value) for name, value in fields]  # the only time a name is lowercased
         if status != 101:
             self._rejected = InvalidStatus(status, headers)
-            self._body_wanted = self._body_length(headers)
+            self._body_wanted = self._body_length(raw)
             if len(self._buffer) >= self._body_wanted:
                 self._reject()
             return None
         self._done = True
-        return self._validate(headers)
+        return self._validate(headers, raw)
 
     def receive_eof(self) -> None:
         """The server closed the connection before the handshake completed: raise why."""
@@ -360,39 +366,37 @@ class ClientHandshake:
         self._rejected.body = self._buffer[: self._body_wanted]
         raise self._rejected
 
-    def _body_length(self, headers: list[tuple[str, str]]) -> int:
+    def _body_length(self, raw: list[tuple[bytes, bytes]]) -> int:
         """How many body bytes to wait for before reporting a refusal: Content-Length, bounded."""
-        lengths = [value for name, value in headers if name.lower() == "content-length"]
-        if len(lengths) == 1 and lengths[0].isdigit():
-            return min(int(lengths[0]), self.max_body_size)
-        return 0
+        try:
+            return min(content_length(_values(raw, b"content-length")), self.max_body_size)
+        except ValueError:  # none, or not one valid length: report at once
+            return 0
 
-    def _parse_head(self, head: bytes) -> tuple[int, list[tuple[str, str]]]:
-        lines = head.split(b"\r\n")
-        match = _STATUS_LINE_RE.fullmatch(lines[0])
-        if match is None:
-            raise HandshakeError(f"invalid status line {lines[0][:100]!r}", 0)
-        if len(lines) - 1 > self.max_headers:
+    def _parse_head(self, end: int) -> tuple[int, list[tuple[bytes, bytes]]]:
+        """The status code and the field lines of the response head that ends at `end` (its CRLFCRLF)."""
+        buffer = self._buffer
+        line_end = buffer.find(b"\r\n")
+        match = STATUS_LINE_RE.fullmatch(buffer, 0, line_end)
+        if match is None or match.group(1) != b"1":
+            raise HandshakeError(f"invalid status line {buffer[: min(line_end, 100)]!r}", 0)
+        fields = parse_field_lines(buffer, line_end, end + 2)
+        if fields is None:
+            raise HandshakeError(field_lines_error(buffer[line_end + 2 : end + 2]) + " of the response", 0)
+        if len(fields) > self.max_headers:
             raise HandshakeError("too many headers in the response", 0)
-        headers = []
-        for line in lines[1:]:
-            header = _HEADER_LINE_RE.fullmatch(line)
-            if header is None:  # also rejects obs-fold (RFC 7230 section 3.2.4)
-                raise HandshakeError(f"invalid header line {line[:100]!r}", 0)
-            headers.append((header.group(1).decode("ascii"), header.group(2).decode("latin-1")))
-        return int(match.group(1)), headers
+        return int(match.group(3)), fields
 
-    def _validate(self, headers: list[tuple[str, str]]) -> ClientHandshakeResult:
+    def _validate(self, headers: list[tuple[str, str]], raw: list[tuple[bytes, bytes]]) -> ClientHandshakeResult:
         """RFC 6455 section 4.2.2, items 5.2 to 5.6, from the client's side."""
-        raw = [(name.lower().encode("ascii"), value.encode("latin-1")) for name, value in headers]
-        if [token.lower() for token in _tokens(_values(raw, b"upgrade"))] != [b"websocket"]:
+        if comma_list(_values(raw, b"upgrade"), lower=True) != [b"websocket"]:
             raise HandshakeError("response Upgrade is not 'websocket'", 0)
-        if not any(token.lower() == b"upgrade" for token in _tokens(_values(raw, b"connection"))):
+        if b"upgrade" not in comma_list(_values(raw, b"connection"), lower=True):
             raise HandshakeError("missing 'upgrade' in the response's Connection", 0)
         accepts = _values(raw, b"sec-websocket-accept")
-        if len(accepts) != 1 or accepts[0].decode("latin-1") != accept_key(self.key):
+        if accepts != [accept_key(self.key).encode("ascii")]:
             raise HandshakeError("wrong Sec-WebSocket-Accept", 0)
-        protocols = _tokens(_values(raw, b"sec-websocket-protocol"))
+        protocols = comma_list(_values(raw, b"sec-websocket-protocol"))
         subprotocol = None
         if protocols:
             if len(protocols) > 1:
@@ -409,6 +413,6 @@ class ClientHandshake:
             if answer.name.lower() != EXTENSION_NAME or self.compression is None or extensions:
                 raise HandshakeError(f"extension {answer.name!r} was not offered", 0)
             extensions.append(self.compression.accept_response(answer.params))
-        result = ClientHandshakeResult(subprotocol, extensions, headers, self._buffer)
+        result = ClientHandshakeResult(subprotocol, extensions, headers, self._buffer, raw)
         self._buffer = b""
         return result

@@ -23,16 +23,19 @@ Choices where the RFC leaves room, stated once:
 - Any HTTP/1.x minor version above 1 is handled as 1.1 (RFC 9110 section 2.5).
 
 After any error the parser is dead: every later call raises the same error.
+Its states and the moves between them are `ParserState` and `TRANSITIONS`;
+the grammar it reads is `grammar`'s, shared with the opening handshake.
 """
 
 from __future__ import annotations
 
-import re
+import enum
 from http import HTTPStatus
 from typing import Iterable, Union
 
-from . import limits
+from . import grammar, limits
 from .errors import HTTPError
+from .grammar import comma_list, content_length, field_lines_error, parse_field_lines
 
 __all__ = [
     "NEED_DATA",
@@ -41,6 +44,9 @@ __all__ = [
     "Data",
     "EndOfMessage",
     "Event",
+    "ParserState",
+    "ParserStep",
+    "TRANSITIONS",
     "RequestParser",
     "InvalidResponse",
     "ResponseWriter",
@@ -76,6 +82,12 @@ class Request:
     handshake; several protocols are joined with ``,``), else None.
     `content_length` is the declared body length (None when absent or
     chunked); `chunked` says the body uses the chunked coding.
+
+    `special_fields` holds, by lowercased name, the values of the fields the
+    protocol core acts on: framing and connection handling (read here) and
+    the Sec-WebSocket-* fields of an opening handshake (read by
+    `handshake.parse_upgrade_request`), so that nobody walks `headers` again.
+    It follows from `headers`, so equality leaves it out.
     """
 
     __slots__ = (
@@ -88,6 +100,7 @@ class Request:
         "upgrade",
         "content_length",
         "chunked",
+        "special_fields",
     )
 
     def __init__(
@@ -97,6 +110,7 @@ class Request:
         http_version: str,
         headers: list[tuple[bytes, bytes]],
         keep_alive: bool = True,
+        special_fields: dict[bytes, list[bytes]] | None = None,
         expect_continue: bool = False,
         upgrade: bytes | None = None,
         content_length: int | None = None,
@@ -111,9 +125,10 @@ class Request:
         self.upgrade = upgrade
         self.content_length = content_length
         self.chunked = chunked
+        self.special_fields = special_fields if special_fields is not None else {}
 
     def _key(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in self.__slots__[:-1])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Request):
@@ -121,7 +136,7 @@ class Request:
         return self._key() == other._key()
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__[:-1])
         return f"Request({fields})"
 
 
@@ -161,58 +176,105 @@ class EndOfMessage:
 
 Event = Union[Request, Data, EndOfMessage, _Sentinel]
 
-# RFC 9110 section 5.6.2: tchar.
-_TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
-# RFC 9110 section 5.5: a field value is field-vchar (VCHAR / obs-text) with
-# SP and HTAB allowed inside, never at either end (those are OWS around it).
-# Each field line is matched from the CRLF that ends the line before it, up
-# to (not including) its own CRLF: a line with a bad byte anywhere, a bare CR
-# or LF, or obs-fold (a line starting with SP/HTAB) yields no match, and the
-# parser compares the number of matches with the number of lines. The OWS
-# around the value is possessive and the value's end is found by a
-# lookbehind, so a failing line costs linear time, never quadratic.
-_FIELD_LINES = re.compile(
-    rb"\r\n(" + _TCHAR + rb"+):[ \t]*+((?:[\t\x20-\x7e\x80-\xff]*(?<![ \t]))?)[ \t]*+(?=\r\n)"
-)
-# RFC 9112 section 3: request-line = method SP request-target SP HTTP-version.
-# The target is any run of visible bytes; the server interprets it.
-_REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e\x80-\xff]+) HTTP/([0-9])\.([0-9])")
-# RFC 9112 section 7.1: chunk-size [ chunk-ext ] CRLF; extensions are ignored
-# but may not hold control characters.
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?")
-_DIGITS = re.compile(rb"[0-9]{1,19}")
-
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")}
 
-# Parser states.
-_HEAD = 0
-_BODY = 1  # Content-Length body; self._remaining bytes left
-_CHUNK_SIZE_LINE = 2
-_CHUNK_DATA = 3  # self._remaining bytes of the current chunk left
-_CHUNK_END = 4  # the CRLF after chunk data
-_TRAILERS = 5
-_PAUSED = 6  # after an Upgrade request
-_SWITCHED = 7  # trailing data taken; not HTTP anymore
+# grammar's rules, as the per-request code calls them. Module names of our own,
+# not `from grammar import`: CPython compiles ``NAME.fullmatch(...)`` into a
+# cheap method call only when NAME was not bound by an import statement.
+_match_request_line = grammar.REQUEST_LINE_RE.fullmatch
+_match_chunk_size_line = grammar.CHUNK_SIZE_LINE_RE.fullmatch
+_match_token = grammar.TOKEN_RE.fullmatch
+_match_field_value = grammar.FIELD_VALUE_RE.fullmatch
+_match_content_length = grammar.CONTENT_LENGTH_RE.fullmatch
 
-# Headers that change how a request is framed or handled.
+
+# -- the parser's states ----------------------------------------------------
+
+
+class ParserState(enum.IntEnum):
+    """Where `RequestParser` is in the byte stream.
+
+    An IntEnum: states key the `TRANSITIONS` table, and an int's hash keeps
+    its lookups as cheap as the bare integers they replace.
+    """
+
+    HEAD = 0  # a request head is next (between requests, or part of one buffered)
+    BODY = 1  # in a Content-Length body (or an empty one): `_remaining` bytes left
+    CHUNK_SIZE = 2  # a chunk-size line is next
+    CHUNK_DATA = 3  # in a chunk: `_remaining` bytes left
+    CHUNK_END = 4  # the CRLF after a chunk's data is next
+    TRAILERS = 5  # after the last chunk: trailer fields, then an empty line
+    PAUSED = 6  # an Upgrade request is complete: the server switches or declines
+    SWITCHED = 7  # the server switched protocols: the bytes are not HTTP anymore
+    FAILED = 8  # a request was rejected: every later call raises its error
+
+
+class ParserStep(enum.IntEnum):
+    """What the parser read (or was told) that moves it to another state."""
+
+    LENGTH_HEAD = 0  # a head whose body has a Content-Length, or none
+    CHUNKED_HEAD = 1  # a head whose body is chunked
+    CHUNK = 2  # a chunk-size line, size > 0
+    LAST_CHUNK = 3  # the chunk-size line of size 0
+    CHUNK_READ = 4  # a chunk's last data byte
+    CHUNK_CRLF = 5  # the CRLF that ends a chunk
+    END = 6  # the end of a request (EndOfMessage)
+    UPGRADE_END = 7  # the end of a request that asked for an Upgrade
+    DECLINE = 8  # `resume()`: the server declined the Upgrade
+    SWITCH = 9  # `take_trailing_data()`: the server switched protocols
+    REJECT = 10  # invalid input: the parser is dead
+
+
+_S = ParserState
+_STEP = ParserStep
+
+#: Every move of the parser, and the only place states change: state -> step -> next state.
+#: A step missing here is a bug in this module (RuntimeError), never the peer's doing.
+TRANSITIONS: dict[ParserState, dict[ParserStep, ParserState]] = {
+    _S.HEAD: {_STEP.LENGTH_HEAD: _S.BODY, _STEP.CHUNKED_HEAD: _S.CHUNK_SIZE},
+    _S.BODY: {_STEP.END: _S.HEAD, _STEP.UPGRADE_END: _S.PAUSED},
+    _S.CHUNK_SIZE: {_STEP.CHUNK: _S.CHUNK_DATA, _STEP.LAST_CHUNK: _S.TRAILERS},
+    _S.CHUNK_DATA: {_STEP.CHUNK_READ: _S.CHUNK_END},
+    _S.CHUNK_END: {_STEP.CHUNK_CRLF: _S.CHUNK_SIZE},
+    _S.TRAILERS: {_STEP.END: _S.HEAD, _STEP.UPGRADE_END: _S.PAUSED},
+    _S.PAUSED: {_STEP.DECLINE: _S.HEAD, _STEP.SWITCH: _S.SWITCHED},
+    _S.SWITCHED: {},
+    _S.FAILED: {},
+}
+# Any state that still parses HTTP can meet invalid input.
+for _state in (_S.HEAD, _S.BODY, _S.CHUNK_SIZE, _S.CHUNK_DATA, _S.CHUNK_END, _S.TRAILERS):
+    TRANSITIONS[_state][_STEP.REJECT] = _S.FAILED
+del _state
+
+# Module-level names for the hot paths (a global load, not an enum attribute lookup).
+_HEAD, _BODY, _PAUSED, _SWITCHED, _FAILED = _S.HEAD, _S.BODY, _S.PAUSED, _S.SWITCHED, _S.FAILED
+_CHUNK_DATA, _CHUNK_END, _CHUNK_SIZE = _S.CHUNK_DATA, _S.CHUNK_END, _S.CHUNK_SIZE
+_LENGTH_HEAD, _CHUNKED_HEAD, _END, _UPGRADE_END = _STEP.LENGTH_HEAD, _STEP.CHUNKED_HEAD, _STEP.END, _STEP.UPGRADE_END
+_CHUNK, _LAST_CHUNK, _CHUNK_READ, _CHUNK_CRLF = _STEP.CHUNK, _STEP.LAST_CHUNK, _STEP.CHUNK_READ, _STEP.CHUNK_CRLF
+
+# Headers that change how a request is framed or handled, read here.
 _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
 _CONNECTION = b"connection"
 _EXPECT = b"expect"
 _UPGRADE = b"upgrade"
 _HOST = b"host"
-_SPECIAL = frozenset((_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _EXPECT, _UPGRADE, _HOST))
-
-
-def _comma_list(values: list[bytes]) -> list[bytes]:
-    """RFC 9110 section 5.6.1: the lowercased, non-empty members of #element lists."""
-    items = []
-    for value in values:
-        for item in value.split(b","):
-            item = item.strip(b" \t")
-            if item:
-                items.append(item.lower())
-    return items
+# The fields recorded in `Request.special_fields`: those above, and what the
+# WebSocket opening handshake reads (RFC 6455 section 4.2.1).
+_SPECIAL = frozenset(
+    (
+        _CONTENT_LENGTH,
+        _TRANSFER_ENCODING,
+        _CONNECTION,
+        _EXPECT,
+        _UPGRADE,
+        _HOST,
+        b"sec-websocket-key",
+        b"sec-websocket-version",
+        b"sec-websocket-protocol",
+        b"sec-websocket-extensions",
+    )
+)
 
 
 class RequestParser:
@@ -261,6 +323,11 @@ class RequestParser:
         self._error: HTTPError | None = None
 
     @property
+    def state(self) -> ParserState:
+        """Where the parser is; see `TRANSITIONS`."""
+        return self._state
+
+    @property
     def buffered(self) -> int:
         """How many received bytes are not parsed yet."""
         return len(self._buf)
@@ -268,7 +335,14 @@ class RequestParser:
     @property
     def between_requests(self) -> bool:
         """True when no part of a request has been parsed or buffered."""
-        return self._state == _HEAD and not self._buf
+        return self._state is _HEAD and not self._buf
+
+    def _move(self, step: ParserStep) -> None:
+        """Take one transition of `TRANSITIONS`."""
+        try:
+            self._state = TRANSITIONS[self._state][step]
+        except KeyError:
+            raise RuntimeError(f"request parser: no step {step.name} from {self._state.name}") from None
 
     def feed(self, data: bytes) -> None:
         """Add bytes received from the client."""
@@ -278,32 +352,36 @@ class RequestParser:
 
     def take_trailing_data(self) -> bytes:
         """Switch protocols: return the bytes buffered after the request, and stop parsing."""
+        self._move(ParserStep.SWITCH)
         data = bytes(self._buf)
         self._buf.clear()
-        self._state = _SWITCHED
         return data
 
     def resume(self) -> None:
-        """Decline an Upgrade: go on parsing HTTP/1.1 requests."""
-        if self._state == _PAUSED:
-            self._state = _HEAD
+        """Decline an Upgrade: go on parsing HTTP/1.1 requests (nothing to do outside of one)."""
+        if self._state is _PAUSED:
+            self._move(ParserStep.DECLINE)
 
     def next_event(self) -> Event:
         """The next event, `NEED_DATA`, or `PAUSED`; raises HTTPError on bad input."""
-        if self._error is not None:
-            raise self._error
+        state = self._state
         try:
-            state = self._state
-            if state == _HEAD:
+            if state is _HEAD:
                 return self._parse_head()
-            if state == _BODY:
+            if state is _BODY:
                 return self._parse_body()
-            if state >= _PAUSED:
+            if state is _PAUSED or state is _SWITCHED:
                 return PAUSED
+            if state is _FAILED:
+                error = self._error
+                assert error is not None
+                raise error
             return self._parse_chunked()
         except HTTPError as exc:
-            self._error = exc
-            self._buf.clear()
+            if state is not _FAILED:
+                self._error = exc
+                self._buf.clear()
+                self._move(ParserStep.REJECT)
             raise
 
     # -- request head ------------------------------------------------------
@@ -326,7 +404,7 @@ class RequestParser:
             raise HTTPError("request line too long", 414)
         if end - line_end > self.max_header_block:
             raise HTTPError("header block too large", 431)
-        match = _REQUEST_LINE.fullmatch(buf, 0, line_end)
+        match = _match_request_line(buf, 0, line_end)
         if match is None:
             raise HTTPError("invalid request line", 400)
         method_bytes, target, major, minor = match.groups()
@@ -335,28 +413,27 @@ class RequestParser:
         http_version = "1.0" if minor == b"0" else "1.1"
         method = _METHODS.get(method_bytes) or method_bytes.decode("ascii")
 
-        # Field lines, each matched from the CRLF before it; a line that does
-        # not match entirely is missing from the result, so counting the
-        # lines catches it (see _FIELD_LINES).
-        fields = _FIELD_LINES.findall(buf, line_end, end + 2)
-        # Every LF in a valid block ends a line (one-byte count is the fast one).
-        if len(fields) != buf.count(b"\n", line_end, end):
-            raise _invalid_field_block(bytes(buf[line_end + 2 : end + 2]))
+        fields = parse_field_lines(buf, line_end, end + 2)
+        if fields is None:
+            raise HTTPError(field_lines_error(bytes(buf[line_end + 2 : end + 2])), 400)
         del buf[: end + 4]
         if len(fields) > self.max_headers:
             raise HTTPError("too many header fields", 431)
         headers = []
-        special = None
+        special: dict[bytes, list[bytes]] = {}
         for name, value in fields:
-            name = name.lower()
+            name = name.lower()  # the only time a received name is lowercased
             headers.append((name, value))
             if name in _SPECIAL:
-                if special is None:
-                    special = {}
-                special.setdefault(name, []).append(value)
+                values = special.get(name)
+                if values is None:
+                    special[name] = [value]
+                else:
+                    values.append(value)
 
-        request = Request(method, target, http_version, headers, http_version == "1.1")
-        if special is not None:
+        # Positional arguments: keywords cost this per-request call measurably more.
+        request = Request(method, target, http_version, headers, http_version == "1.1", special)
+        if special:
             self._apply_special(request, special)
         return self._start_body(request)
 
@@ -384,7 +461,7 @@ class RequestParser:
             raise HTTPError("several Host fields", 400)
 
         connection = special.get(_CONNECTION)
-        tokens = _comma_list(connection) if connection else ()
+        tokens = comma_list(connection, lower=True) if connection else ()
         if b"close" in tokens:
             request.keep_alive = False
         elif request.http_version == "1.0" and b"keep-alive" in tokens:
@@ -392,12 +469,12 @@ class RequestParser:
 
         upgrade = special.get(_UPGRADE)
         if upgrade is not None and b"upgrade" in tokens:
-            request.upgrade = b",".join(_comma_list(upgrade))
+            request.upgrade = b",".join(comma_list(upgrade, lower=True))
 
         expect = special.get(_EXPECT)
         if expect is not None and request.http_version == "1.1":
             # RFC 9110 section 10.1.1: ignored in HTTP/1.0 requests.
-            request.expect_continue = b"100-continue" in _comma_list(expect)
+            request.expect_continue = b"100-continue" in comma_list(expect, lower=True)
 
         lengths = special.get(_CONTENT_LENGTH)
         codings = special.get(_TRANSFER_ENCODING)
@@ -406,7 +483,7 @@ class RequestParser:
                 raise HTTPError("both Content-Length and Transfer-Encoding", 400)
             if request.http_version == "1.0":
                 raise HTTPError("Transfer-Encoding in an HTTP/1.0 request", 400)
-            items = _comma_list(codings)
+            items = comma_list(codings, lower=True)
             if not items or items[-1] != b"chunked":
                 raise HTTPError("chunked is not the final transfer coding", 400)
             if items.count(b"chunked") > 1:
@@ -416,34 +493,29 @@ class RequestParser:
                 raise HTTPError("unsupported transfer coding", 501)
             request.chunked = True
         elif lengths is not None:
-            values = set()
-            for value in lengths:
-                for item in value.split(b","):
-                    values.add(item.strip(b" \t"))
-            if len(values) != 1:
-                raise HTTPError("conflicting Content-Length values", 400)
-            (value,) = values
-            if _DIGITS.fullmatch(value) is None:
-                raise HTTPError("invalid Content-Length", 400)
-            request.content_length = int(value)
+            try:
+                request.content_length = content_length(lengths)
+            except ValueError as exc:
+                raise HTTPError(str(exc), 400) from None
 
     def _start_body(self, request: Request) -> Request:
         self._upgrade = request.upgrade is not None
         if request.chunked:
-            self._state = _CHUNK_SIZE_LINE
+            self._move(_CHUNKED_HEAD)
             self._body_size = 0
         else:
             length = request.content_length or 0
             if self.max_body_size is not None and length > self.max_body_size:
                 raise HTTPError("request body too large", 413)
             self._remaining = length
-            self._state = _BODY
+            self._state = TRANSITIONS[self._state][_LENGTH_HEAD]  # once per request: inline, as above
         return request
 
     # -- request body ------------------------------------------------------
 
     def _end_of_message(self, trailers: list[tuple[bytes, bytes]] | None = None) -> EndOfMessage:
-        self._state = _PAUSED if self._upgrade else _HEAD
+        # Once per request: the table is read inline rather than through _move.
+        self._state = TRANSITIONS[self._state][_UPGRADE_END if self._upgrade else _END]
         return EndOfMessage(trailers)
 
     def _parse_body(self) -> Event:
@@ -466,7 +538,7 @@ class RequestParser:
         buf = self._buf
         while True:
             state = self._state
-            if state == _CHUNK_DATA:
+            if state is _CHUNK_DATA:
                 if not buf:
                     return NEED_DATA
                 remaining = self._remaining
@@ -478,9 +550,9 @@ class RequestParser:
                     del buf[:remaining]
                 self._remaining = remaining = remaining - len(data)
                 if remaining == 0:
-                    self._state = _CHUNK_END
+                    self._move(_CHUNK_READ)
                 return Data(data)
-            if state == _CHUNK_END:
+            if state is _CHUNK_END:
                 if len(buf) < 2:
                     if buf and buf[0] != 0x0D:
                         raise HTTPError("missing CRLF after chunk data", 400)
@@ -488,8 +560,8 @@ class RequestParser:
                 if buf[:2] != b"\r\n":
                     raise HTTPError("missing CRLF after chunk data", 400)
                 del buf[:2]
-                self._state = _CHUNK_SIZE_LINE
-            elif state == _CHUNK_SIZE_LINE:
+                self._move(_CHUNK_CRLF)
+            elif state is _CHUNK_SIZE:
                 end = buf.find(b"\r\n", 0, self.max_request_line + 2)
                 if end < 0:
                     if len(buf) > self.max_request_line:
@@ -497,20 +569,20 @@ class RequestParser:
                     if b"\n" in buf:
                         raise HTTPError("bare LF in chunk size line", 400)
                     return NEED_DATA
-                match = _CHUNK_SIZE.fullmatch(buf, 0, end)
+                match = _match_chunk_size_line(buf, 0, end)
                 if match is None:
                     raise HTTPError("invalid chunk size line", 400)
                 size = int(match.group(1), 16)
                 del buf[: end + 2]
                 if size == 0:
-                    self._state = _TRAILERS
+                    self._move(_LAST_CHUNK)
                     continue
                 self._body_size += size
                 if self.max_body_size is not None and self._body_size > self.max_body_size:
                     raise HTTPError("request body too large", 413)
                 self._remaining = size
-                self._state = _CHUNK_DATA
-            else:  # _TRAILERS
+                self._move(_CHUNK)
+            else:  # TRAILERS
                 if buf[:2] == b"\r\n":
                     del buf[:2]
                     return self._end_of_message()
@@ -528,25 +600,12 @@ class RequestParser:
                     raise HTTPError("trailer block too large", 431)
                 block = b"\r\n" + buf[: end + 2]
                 del buf[: end + 4]
-                fields = _FIELD_LINES.findall(block)
-                if len(fields) != block.count(b"\r\n") - 1:
-                    raise _invalid_field_block(block[2:])
+                fields = parse_field_lines(block, 0, len(block))
+                if fields is None:
+                    raise HTTPError(field_lines_error(block[2:]), 400)
                 if len(fields) > self.max_headers:
                     raise HTTPError("too many trailer fields", 431)
                 return self._end_of_message([(name.lower(), value) for name, value in fields])
-
-
-def _invalid_field_block(block: bytes) -> HTTPError:
-    """The error for a field block that failed validation, naming the first bad line."""
-    for line in block.split(b"\r\n"):
-        if line[:1] in (b" ", b"\t"):
-            return HTTPError("obsolete line folding in header", 400)
-        if b"\n" in line or b"\r" in line:
-            return HTTPError("bare CR or LF in header", 400)
-        name, colon, _ = line.partition(b":")
-        if line and (not colon or not re.fullmatch(_TCHAR + rb"+", name)):
-            return HTTPError("invalid header name", 400)
-    return HTTPError("invalid header value", 400)
 
 
 # -- responses -------------------------------------------------------------
@@ -560,8 +619,6 @@ CONTINUE_RESPONSE = b"HTTP/1.1 100 Continue\r\n\r\n"
 """RFC 9110 section 15.2.1: the interim response to ``Expect: 100-continue``."""
 
 _STATUS_LINES: dict[tuple[int, str], bytes] = {}
-_VALID_NAME = re.compile(_TCHAR + rb"+")
-_VALID_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 
 
 def status_line(status: int, http_version: str = "1.1") -> bytes:
@@ -627,27 +684,27 @@ class ResponseWriter:
         connection_sent = False
         try:
             for name, value in headers:
-                if _VALID_NAME.fullmatch(name) is None:
+                if _match_token(name) is None:
                     raise InvalidResponse(f"invalid header name {name!r}")
-                if _VALID_VALUE.fullmatch(value) is None:
+                if _match_field_value(value) is None:
                     raise InvalidResponse(f"invalid value for header {name!r}")
                 lower = name.lower()
                 if lower == b"content-length":
-                    if _DIGITS.fullmatch(value.strip(b" \t")) is None:
+                    if _match_content_length(value.strip(b" \t")) is None:
                         raise InvalidResponse(f"invalid Content-Length {value!r}")
                     length = int(value)
                     if content_length is not None and content_length != length:
                         raise InvalidResponse("conflicting Content-Length headers")
                     content_length = length
                 elif lower == b"transfer-encoding":
-                    if _comma_list([value])[-1:] != [b"chunked"]:
+                    if comma_list((value,), lower=True)[-1:] != [b"chunked"]:
                         raise InvalidResponse("a Transfer-Encoding must end with chunked")
                     if http_version == "1.0":
                         continue  # HTTP/1.0 has no chunked coding: the body will be close-delimited
                     chunked = True
                 elif lower == b"connection":
                     connection_sent = True
-                    if b"close" in _comma_list([value]):
+                    if b"close" in comma_list((value,), lower=True):
                         keep_alive = False
                         close_sent = True
                 parts += (name, b": ", value, b"\r\n")

@@ -23,7 +23,8 @@ import logging
 from typing import Any, Awaitable, Callable
 from urllib.parse import unquote_to_bytes
 
-from ..protocol.errors import HTTPError
+from ..protocol.errors import HandshakeError, HTTPError
+from ..protocol.handshake import UpgradeRequest, parse_upgrade_request
 from ..protocol.http11 import (
     CONTINUE_RESPONSE,
     NEED_DATA,
@@ -263,13 +264,19 @@ class HTTPProtocol(asyncio.Protocol):
         task.add_done_callback(state.tasks.discard)
 
     def _upgrade_websocket(self, request: Request, path: str, raw_path: bytes, query_string: bytes) -> None:
-        """Hand the connection over to the WebSocket protocol, with the bytes read past the head."""
+        """Hand the connection over to the WebSocket protocol, with the bytes read past the head.
+
+        The handshake is validated here, once, from what the parser recorded;
+        the WebSocket protocol answers it (or refuses it) for the app.
+        """
         self.parser.next_event()  # the empty body's EndOfMessage
         trailing_data = self.parser.take_trailing_data()
-        subprotocols = []
-        for name, value in request.headers:
-            if name == b"sec-websocket-protocol":
-                subprotocols += [item.strip() for item in value.decode("latin-1").split(",") if item.strip()]
+        handshake: UpgradeRequest | None = None
+        refusal: HandshakeError | None = None
+        try:
+            handshake = parse_upgrade_request(request)
+        except HandshakeError as exc:
+            refusal = exc
         scope = {
             "type": "websocket",
             "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -282,7 +289,7 @@ class HTTPProtocol(asyncio.Protocol):
             "raw_path": raw_path,
             "query_string": query_string,
             "headers": request.headers,
-            "subprotocols": subprotocols,
+            "subprotocols": list(handshake.subprotocols) if handshake is not None else [],
             "state": self.app_state.copy(),
             "extensions": {"websocket.http.response": {}},
         }
@@ -298,7 +305,11 @@ class HTTPProtocol(asyncio.Protocol):
         self._cancel_timers()
         self.flow.resume_reading()
         protocol = WebSocketProtocol(self.config, state, self.app_state)
-        protocol.start(self.transport, scope, trailing_data, request.method)
+        if refusal is not None:
+            protocol.refuse(self.transport, scope, refusal)
+        else:
+            assert handshake is not None
+            protocol.start(self.transport, scope, handshake, trailing_data)
 
     def _reject(self, exc: HTTPError) -> None:
         """Answer a request the parser refused with its status, then close."""

@@ -45,7 +45,7 @@ from ..protocol import events
 from ..protocol.connection import Side, WebSocketConnection
 from ..protocol.deflate import DeflateSettings
 from ..protocol.errors import ConnectionClosed, HandshakeError, connection_closed
-from ..protocol.handshake import UpgradeRequest, accept_response, parse_upgrade_request, reject_response
+from ..protocol.handshake import UpgradeRequest, accept_response, reject_response
 from .flow_control import FlowControl
 
 error_logger = logging.getLogger("asgiws.error")
@@ -53,9 +53,6 @@ access_logger = logging.getLogger("asgiws.access")
 
 #: permessage-deflate with the window bits and memLevel of `protocol.limits`.
 DEFLATE = DeflateSettings()
-
-#: Headers of a denial response that the server computes itself.
-_FRAMING_HEADERS = frozenset([b"content-length", b"connection", b"transfer-encoding"])
 
 #: Data frames held back for the end of a burst are written as soon as they
 #: add up to this much.
@@ -142,27 +139,17 @@ class WebSocketProtocol(asyncio.Protocol):
     # -- Hand-over from the HTTP protocol ---------------------------------
 
     def start(
-        self, transport: asyncio.Transport, scope: dict[str, Any], trailing_data: bytes = b"", method: str = "GET"
+        self, transport: asyncio.Transport, scope: dict[str, Any], handshake: UpgradeRequest, trailing_data: bytes = b""
     ) -> None:
-        """Take over `transport` after an upgrade request, validate it and run the app.
+        """Take over `transport` after a valid upgrade request and run the app.
 
-        An invalid handshake is answered with its 4xx here and the app never
-        runs. `trailing_data` is what the client sent after the request head;
-        `method` is the request's (anything but GET is refused with 400).
+        `handshake` is the request the HTTP protocol validated;
+        `trailing_data` is what the client sent after the request head.
         """
         self.transport = transport
         self.flow = FlowControl(transport)
         self.scope = scope
-        try:
-            # The HTTP protocol upgrades GET requests only (the scope has no method).
-            self.request = parse_upgrade_request(method, scope["http_version"], scope["headers"])
-        except HandshakeError as exc:
-            self.phase = CLOSED
-            error_logger.debug("Invalid WebSocket handshake: %s", exc)
-            self._log_access(exc.status)
-            transport.write(reject_response(exc.status, headers=self.server_state.default_headers))
-            transport.close()
-            return
+        self.request = handshake
         transport.set_protocol(self)
         self.connection_state = {"disconnected": False}
         scope["extensions"]["asgiws.connection"] = self.connection_state
@@ -175,6 +162,16 @@ class WebSocketProtocol(asyncio.Protocol):
         tasks = self.server_state.tasks
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+
+    def refuse(self, transport: asyncio.Transport, scope: dict[str, Any], error: HandshakeError) -> None:
+        """Answer an invalid upgrade request with its 4xx and close; the app never runs."""
+        self.transport = transport
+        self.scope = scope
+        self.phase = CLOSED
+        error_logger.debug("Invalid WebSocket handshake: %s", error)
+        self._log_access(error.status)
+        transport.write(reject_response(error.status, headers=self.server_state.default_headers))
+        transport.close()
 
     # -- asyncio.Protocol -------------------------------------------------
 
@@ -458,7 +455,6 @@ class WebSocketProtocol(asyncio.Protocol):
         Raises InvalidAccept (a ValueError) for headers that cannot be sent,
         before anything is written, so the app's error becomes a 500.
         """
-        headers = [item for item in headers if bytes(item[0]).lower() not in _FRAMING_HEADERS]
         response = reject_response(status, body, self.server_state.default_headers + headers)
         self.phase = CLOSED
         self.response = None

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 
 from asgiws.protocol.deflate import DeflateSettings, PerMessageDeflate
-from asgiws.protocol.errors import HandshakeError, InvalidStatus
+from asgiws.protocol.errors import HandshakeError, HTTPError, InvalidStatus, ProtocolError
 from asgiws.protocol.frames import Frame, Opcode
 from asgiws.protocol.handshake import (
     ClientHandshake,
     InvalidAccept,
     accept_key,
     accept_response,
-    is_websocket_upgrade,
     parse_upgrade_request,
     reject_response,
 )
+from asgiws.protocol.http11 import EndOfMessage, Request, RequestParser
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
@@ -45,11 +45,27 @@ def request_headers(**changes: bytes | list[bytes] | None) -> list[tuple[bytes, 
     return result
 
 
+def read_request(data: bytes) -> Request:
+    """A complete request head, read by the server's request parser (as the server does)."""
+    parser = RequestParser()
+    parser.feed(data)
+    request = parser.next_event()
+    assert isinstance(request, Request)
+    assert parser.next_event() == EndOfMessage()
+    return request
+
+
+def upgrade_request(method: str = "GET", version: str = "1.1", **changes: bytes | list[bytes] | None) -> Request:
+    """`request_headers(**changes)` sent in a request head with `method` and `version`, as parsed."""
+    lines = [b"%s: %s\r\n" % field for field in request_headers(**changes)]
+    return read_request(b"%s /chat HTTP/%s\r\n%s\r\n" % (method.encode(), version.encode(), b"".join(lines)))
+
+
 # --- Server side: validation --------------------------------------------------
 
 
 def test_rfc_example_request() -> None:
-    request = parse_upgrade_request(b"GET", b"1.1", request_headers())
+    request = parse_upgrade_request(upgrade_request())
     assert request.key == KEY
     assert request.subprotocols == ["chat", "superchat"]
     assert request.extensions == []
@@ -68,12 +84,13 @@ def test_rfc_example_request() -> None:
     ],
 )
 def test_accepted_request_variants(changes: dict) -> None:
-    request = parse_upgrade_request("GET", "HTTP/1.1", request_headers(**changes))
+    request = parse_upgrade_request(upgrade_request(**changes))
     assert request.subprotocols == ["chat", "superchat"]
 
 
-def test_later_http_version_is_accepted() -> None:
-    assert parse_upgrade_request("GET", "2.0", request_headers()).http_version == "2.0"
+def test_later_minor_http_version_is_accepted() -> None:
+    # The request parser handles HTTP/1.2 as 1.1 (RFC 9110 section 2.5).
+    assert parse_upgrade_request(upgrade_request(version="1.2")).http_version == "1.1"
 
 
 @pytest.mark.parametrize(
@@ -98,19 +115,23 @@ def test_later_http_version_is_accepted() -> None:
     ],
 )
 def test_rejected_requests(method: str, version: str, changes: dict, status: int) -> None:
-    with pytest.raises(HandshakeError) as info:
-        parse_upgrade_request(method, version, request_headers(**changes))
+    # An invalid version never reaches the handshake: the request parser refuses it.
+    with pytest.raises(ProtocolError) as info:
+        parse_upgrade_request(upgrade_request(method, version, **changes))
+    assert isinstance(info.value, (HandshakeError, HTTPError))
     assert info.value.status == status
 
 
-def test_is_websocket_upgrade() -> None:
-    assert is_websocket_upgrade(request_headers(upgrade=b"h2c, WebSocket"))
-    assert not is_websocket_upgrade(request_headers(upgrade=b"h2c"))
-    assert not is_websocket_upgrade(request_headers(upgrade=None))
+def test_websocket_among_several_upgrade_protocols() -> None:
+    assert parse_upgrade_request(upgrade_request(upgrade=b"h2c, WebSocket")).key == KEY
+    with pytest.raises(HandshakeError):
+        parse_upgrade_request(upgrade_request(upgrade=b"h2c"))
+    with pytest.raises(HandshakeError):
+        parse_upgrade_request(upgrade_request(upgrade=None))
 
 
 def test_malformed_extensions_only_decline_compression() -> None:
-    request = parse_upgrade_request("GET", "1.1", request_headers(sec_websocket_extensions=b"permessage-deflate;;"))
+    request = parse_upgrade_request(upgrade_request(sec_websocket_extensions=b"permessage-deflate;;"))
     assert request.extensions == []
 
 
@@ -118,7 +139,7 @@ def test_malformed_extensions_only_decline_compression() -> None:
 
 
 def test_rfc_example_response() -> None:
-    request = parse_upgrade_request("GET", "1.1", request_headers())
+    request = parse_upgrade_request(upgrade_request())
     response, extensions = accept_response(request, subprotocol="chat")
     assert response == (
         b"HTTP/1.1 101 Switching Protocols\r\n"
@@ -132,8 +153,7 @@ def test_rfc_example_response() -> None:
 
 
 def test_response_with_compression_and_app_headers() -> None:
-    headers = request_headers(sec_websocket_extensions=b"permessage-deflate; client_max_window_bits")
-    request = parse_upgrade_request("GET", "1.1", headers)
+    request = parse_upgrade_request(upgrade_request(sec_websocket_extensions=b"permessage-deflate; client_max_window_bits"))
     response, extensions = accept_response(request, headers=[(b"x-served-by", b"asgiws"), (b"set-cookie", b"a=b")])
     assert response.endswith(
         b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12\r\n"
@@ -143,8 +163,8 @@ def test_response_with_compression_and_app_headers() -> None:
 
 
 def test_compression_disabled() -> None:
-    headers = request_headers(sec_websocket_extensions=b"permessage-deflate")
-    response, extensions = accept_response(parse_upgrade_request("GET", "1.1", headers), compression=None)
+    request = parse_upgrade_request(upgrade_request(sec_websocket_extensions=b"permessage-deflate"))
+    response, extensions = accept_response(request, compression=None)
     assert b"Extensions" not in response and extensions == []
 
 
@@ -154,6 +174,7 @@ def test_compression_disabled() -> None:
         ("other", []),
         (None, [(b"x-bad", b"a\r\nInjected: yes")]),
         (None, [(b"x-bad", b"a\nb")]),
+        (None, [(b"x-bad", b"a\x01b")]),  # a control character is no field value (RFC 9110 section 5.5)
         (None, [(b"bad name", b"x")]),
         (None, [(b"", b"x")]),
         (None, [(b"Sec-WebSocket-Accept", b"x")]),
@@ -161,7 +182,7 @@ def test_compression_disabled() -> None:
     ],
 )
 def test_invalid_accept(subprotocol: str | None, headers: list) -> None:
-    request = parse_upgrade_request("GET", "1.1", request_headers())
+    request = parse_upgrade_request(upgrade_request())
     with pytest.raises(InvalidAccept):
         accept_response(request, subprotocol=subprotocol, headers=headers)
     assert issubclass(InvalidAccept, ValueError)
@@ -179,6 +200,14 @@ def test_reject_response_426() -> None:
     )
 
 
+def test_reject_response_frames_its_body_itself() -> None:
+    response = reject_response(403, b"no", [(b"Content-Length", b"99"), (b"connection", b"keep-alive"), (b"X-A", b"1")])
+    assert response == (
+        b"HTTP/1.1 403 Forbidden\r\nX-A: 1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Length: 2\r\nConnection: close\r\n\r\nno"
+    )
+
+
 def test_reject_response_with_body_and_headers() -> None:
     response = reject_response(403, b"{}", [(b"content-type", b"application/json")])
     assert response == (
@@ -188,15 +217,6 @@ def test_reject_response_with_body_and_headers() -> None:
 
 
 # --- Client side ----------------------------------------------------------------
-
-
-def split_request(data: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """A minimal reading of our own request bytes, to feed the server side."""
-    head, _, rest = data.partition(b"\r\n\r\n")
-    assert rest == b""
-    request_line, *lines = head.split(b"\r\n")
-    headers = [(name.lower(), value.strip()) for name, _, value in (line.partition(b":") for line in lines)]
-    return request_line, headers
 
 
 def test_client_request_bytes() -> None:
@@ -242,8 +262,7 @@ def test_client_host_header(host: str, port: int | None, secure: bool, expected:
 def test_client_keys_are_random_and_valid() -> None:
     first, second = ClientHandshake("a"), ClientHandshake("a")
     assert first.key != second.key
-    _, headers = split_request(first.request)
-    assert parse_upgrade_request("GET", "1.1", headers).key == first.key
+    assert parse_upgrade_request(read_request(first.request)).key == first.key
 
 
 @pytest.mark.parametrize("resource", ["chat", "/a b", "/caf\u00e9", "/a\r\nX: y"])
@@ -254,9 +273,8 @@ def test_client_invalid_resource(resource: str) -> None:
 
 def test_full_handshake_between_both_sides_byte_by_byte() -> None:
     client = ClientHandshake("localhost", 8765, "/", subprotocols=["chat"])
-    request_line, headers = split_request(client.request)
-    assert request_line == b"GET / HTTP/1.1"
-    request = parse_upgrade_request("GET", "1.1", headers)
+    assert client.request.startswith(b"GET / HTTP/1.1\r\n")
+    request = parse_upgrade_request(read_request(client.request))
     response, server_extensions = accept_response(request, subprotocol="chat")
     frame = b"\x81\x05Hello"
     for index in range(len(response) - 1):
@@ -317,6 +335,11 @@ def test_client_rejects_invalid_101(extra: list[bytes], accept: str | None) -> N
     assert info.value.status == 0 and not isinstance(info.value, InvalidStatus)
 
 
+VALID_101_FIELDS = (
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+)
+
+
 @pytest.mark.parametrize(
     "response",
     [
@@ -328,6 +351,13 @@ def test_client_rejects_invalid_101(extra: list[bytes], accept: str | None) -> N
         b"SPDY/3 101 Switching Protocols\r\n\r\n",
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n folded\r\n\r\n",
         b"HTTP/1.1 101 Switching Protocols\r\nNo colon\r\n\r\n",
+        # The request parser's grammar (RFC 9112 sections 4 and 5), as strictly:
+        b"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
+        b"HTTP/1.1 101 Switching\x01\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
+        b"HTTP/2.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
+        VALID_101_FIELDS + b"X-Bad: a\x01b\r\n\r\n",
+        VALID_101_FIELDS + b"X-Bad: a\rb\r\n\r\n",
+        VALID_101_FIELDS + b"Bad Name: x\r\n\r\n",
     ],
 )
 def test_client_rejects_malformed_responses(response: bytes) -> None:
@@ -362,6 +392,35 @@ def test_client_invalid_status_without_length_raises_at_once() -> None:
     with pytest.raises(InvalidStatus) as info:
         client.receive_data(b"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n")
     assert info.value.status == 500 and info.value.body == b""
+
+
+@pytest.mark.parametrize("length", [b"\xb2", b"1, 2", b"-1", b"abc"])
+def test_client_invalid_status_with_invalid_length_raises_at_once(length: bytes) -> None:
+    client = ClientHandshake("a")
+    with pytest.raises(InvalidStatus) as info:
+        client.receive_data(b"HTTP/1.1 403 Forbidden\r\nContent-Length: " + length + b"\r\n\r\nabc")
+    assert info.value.status == 403 and info.value.body == b""
+
+
+def test_client_headers_lowercased_once_for_both_directions() -> None:
+    client = ClientHandshake("a", compression=None, user_agent=None, key=KEY, headers=[("X-Token", " t ")])
+    assert client.request_headers == [
+        (b"host", b"a"),
+        (b"upgrade", b"websocket"),
+        (b"connection", b"Upgrade"),
+        (b"sec-websocket-key", KEY.encode()),
+        (b"sec-websocket-version", b"13"),
+        (b"x-token", b"t"),
+    ]
+    result = client.receive_data(response_for(client, b"X-Served-By:  asgiws "))
+    assert result is not None
+    assert result.headers[-1] == ("X-Served-By", "asgiws")
+    assert result.raw_headers == [
+        (b"upgrade", b"websocket"),
+        (b"connection", b"Upgrade"),
+        (b"sec-websocket-accept", ACCEPT.encode()),
+        (b"x-served-by", b"asgiws"),
+    ]
 
 
 def test_client_invalid_status_then_eof() -> None:
@@ -440,9 +499,9 @@ def test_interop_websockets_client_with_our_server() -> None:
         extensions=[wspmd.ClientPerMessageDeflateFactory()],
     )
     ws.send_request(ws.connect())
-    request_line, headers = split_request(b"".join(ws.data_to_send()))
-    assert request_line == b"GET /chat HTTP/1.1"
-    request = parse_upgrade_request("GET", "1.1", headers)
+    data = b"".join(ws.data_to_send())
+    assert data.startswith(b"GET /chat HTTP/1.1\r\n")
+    request = parse_upgrade_request(read_request(data))
     response, (extension,) = accept_response(request, subprotocol="chat")
     ws.receive_data(response)
     events = ws.events_received()
@@ -460,8 +519,7 @@ def test_interop_websockets_client_exchanges_compressed_messages() -> None:
         uri_module.parse_uri("ws://localhost/"), extensions=[wspmd.ClientPerMessageDeflateFactory()]
     )
     ws.send_request(ws.connect())
-    _, headers = split_request(b"".join(ws.data_to_send()))
-    response, (extension,) = accept_response(parse_upgrade_request("GET", "1.1", headers))
+    response, (extension,) = accept_response(parse_upgrade_request(read_request(b"".join(ws.data_to_send()))))
     ws.receive_data(response)
     for text in [b"Hello", b"Hello", b"x" * 100, b""]:
         frame = extension.encode(Frame(Opcode.TEXT, text))

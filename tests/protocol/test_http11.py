@@ -9,9 +9,11 @@ from asgiws.protocol.http11 import (
     CONTINUE_RESPONSE,
     NEED_DATA,
     PAUSED,
+    TRANSITIONS,
     Data,
     EndOfMessage,
     InvalidResponse,
+    ParserState,
     Request,
     RequestParser,
     ResponseWriter,
@@ -359,6 +361,85 @@ def test_incomplete_head_is_not_an_error() -> None:
     assert parser.next_event() is NEED_DATA
     parser.feed(b"\n\r\n")
     assert parser.next_event().headers == [(b"host", b"x")]
+
+
+# -- the parser's states: ParserState and TRANSITIONS ---------------------
+
+
+def test_every_state_is_in_the_table_and_reachable_from_head() -> None:
+    assert set(TRANSITIONS) == set(ParserState)
+    reached = {ParserState.HEAD}
+    frontier = [ParserState.HEAD]
+    while frontier:
+        for target in TRANSITIONS[frontier.pop()].values():
+            if target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    assert reached == set(ParserState)
+    assert TRANSITIONS[ParserState.SWITCHED] == {} and TRANSITIONS[ParserState.FAILED] == {}
+
+
+def test_states_of_a_chunked_upgrade_request() -> None:
+    parser = RequestParser()
+    seen = [parser.state]
+    data = (
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n"
+        b"3\r\nabc\r\n0\r\nX: y\r\n\r\nnot HTTP"
+    )
+    for byte in data:
+        parser.feed(bytes([byte]))
+        while parser.next_event() not in (NEED_DATA, PAUSED):
+            pass
+        if parser.state != seen[-1]:
+            seen.append(parser.state)
+    assert seen == [
+        ParserState.HEAD,
+        ParserState.CHUNK_SIZE,
+        ParserState.CHUNK_DATA,
+        ParserState.CHUNK_END,
+        ParserState.CHUNK_SIZE,
+        ParserState.TRAILERS,
+        ParserState.PAUSED,
+    ]
+    assert parser.take_trailing_data() == b"not HTTP"
+    assert parser.state is ParserState.SWITCHED
+
+
+def test_declined_upgrade_and_rejection_states() -> None:
+    parser = RequestParser()
+    parser.feed(b"GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\nGET / HTTP/9.9\r\n\r\n")
+    events(parser)
+    assert parser.state is ParserState.PAUSED
+    parser.resume()
+    assert parser.state is ParserState.HEAD
+    parser.resume()  # outside of an upgrade: nothing to decline
+    assert parser.state is ParserState.HEAD
+    with pytest.raises(HTTPError):
+        parser.next_event()
+    assert parser.state is ParserState.FAILED
+
+
+def test_switching_protocols_outside_of_an_upgrade_is_a_bug() -> None:
+    parser = RequestParser()
+    parser.feed(b"GET / HTTP/1.1\r\n\r\n")
+    assert isinstance(parser.next_event(), Request)
+    with pytest.raises(RuntimeError):
+        parser.take_trailing_data()  # the server must wait for PAUSED
+    assert parser.next_event() == EndOfMessage()
+
+
+def test_special_fields_recorded_for_the_handshake() -> None:
+    (request, *_) = parse(
+        b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: k\r\nSec-WebSocket-Protocol: a, b\r\nsec-websocket-protocol: c\r\nX-Other: 1\r\n\r\n"
+    )
+    assert request.special_fields == {
+        b"host": [b"h"],
+        b"upgrade": [b"websocket"],
+        b"connection": [b"Upgrade"],
+        b"sec-websocket-key": [b"k"],
+        b"sec-websocket-protocol": [b"a, b", b"c"],
+    }
 
 
 # -- responses (RFC 9112 section 6, RFC 9110 section 15) -----------------
