@@ -194,7 +194,7 @@ class ClientConnection(Connection[str | bytes | None]):
 
     # -- receiving ----------------------------------------------------------------------
 
-    def _text(self, data: str) -> str | bytes | None:
+    def _text(self, data: str | bytes) -> str | bytes | None:
         return data
 
     _binary = _text  # type: ignore[assignment]

@@ -218,15 +218,14 @@ class Connection(asyncio.Protocol, Generic[Message]):
     def _process(self, received: list[Event]) -> None:
         """Deliver messages, settle pongs, follow the close handshake; then write the core's replies."""
         conn: WebSocketConnection = self.conn  # type: ignore[assignment]
-        deliver = self._deliver
         delivered = ended = False
         for event in received:
             kind = type(event)
             if kind is _TEXT:
-                deliver(self._text(event.data))  # type: ignore[attr-defined]
+                self._deliver(self._text(event.data))  # type: ignore[attr-defined]
                 delivered = True
             elif kind is _BINARY:
-                deliver(self._binary(event.data))  # type: ignore[attr-defined]
+                self._deliver(self._binary(event.data))  # type: ignore[attr-defined]
                 delivered = True
             elif kind is _PONG:
                 self._pong(event.payload)  # type: ignore[attr-defined]
