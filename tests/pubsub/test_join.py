@@ -44,8 +44,9 @@ async def chat(senders: list[ClientConnection], members: list[ClientConnection],
         assert [m for m in received[0] if m.startswith(f"{index}:")] == [f"{index}:{i}" for i in range(count)]
 
 
-def test_join_in_an_app(pubsub_url: str) -> None:
-    with running_server(make_app(asgiws.PubSub(pubsub_url)), lifespan="on") as (host, port):
+def test_join_in_an_app(pubsub_url: str, server_kind: str) -> None:
+    # PubSub speaks ASGI through the framework only, so the app runs on uvicorn as well.
+    with running_server(make_app(asgiws.PubSub(pubsub_url)), server_kind, lifespan="on") as (host, port):
 
         async def main() -> None:
             members = [await join(f"ws://{host}:{port}/rooms/lobby") for _ in range(3)]
@@ -103,6 +104,8 @@ def test_join_across_two_server_processes_on_one_redis(redis_server: RedisServer
         async def main() -> None:
             on_a = [await join(f"ws://127.0.0.1:{port_a}/rooms/lobby") for _ in range(2)]
             on_b = [await join(f"ws://127.0.0.1:{port_b}/rooms/lobby") for _ in range(2)]
+            # Four members, two processes: two Redis subscriptions.
+            assert redis_server.client().pubsub_numsub("asgiws:0:lobby")[0][1] == 2
             # One sender on each server; all four members see the same messages in the same order.
             await chat([on_a[0], on_b[0]], on_a + on_b)
             await asyncio.gather(*(member.close() for member in on_a + on_b))
