@@ -1,8 +1,8 @@
 """`MemoryBroker`: the broker inside one process ("memory://"), for tests and single-process apps.
 
 It keeps the same history as the Redis broker (bounded by size, dropped
-`history_age` seconds after a topic's last message), so code written
-against one behaves the same on the other.
+`history_age` seconds after a topic's last message, its numbering kept
+`numbering_age`), so code written against one behaves the same on the other.
 """
 
 from __future__ import annotations
@@ -18,30 +18,29 @@ __all__ = ["MemoryBroker"]
 
 
 class _History:
-    """One topic's numbering and its last messages."""
+    """One topic's numbering and its last messages, each with the monotonic time it ends."""
 
-    __slots__ = ("epoch", "top", "messages", "expires")
+    __slots__ = ("epoch", "top", "expires", "messages", "messages_expire")
 
     def __init__(self, epoch: int, size: int | None, expires: float | None) -> None:
         self.epoch = epoch
         self.top = 0
-        self.messages: collections.deque[Message] = collections.deque(maxlen=size)
         self.expires = expires
+        self.messages: collections.deque[Message] = collections.deque(maxlen=size)
+        self.messages_expire = expires
 
 
 class MemoryBroker(Broker):
     """Messages stay in this process; see the module docstring."""
 
-    def __init__(self, history_size: int | None, history_age: float | None) -> None:
+    def __init__(self, history_size: int | None, history_age: float | None, numbering_age: float | None) -> None:
         self.history_size = history_size
         self.history_age = history_age
+        self.numbering_age = numbering_age
         self._histories: dict[str, _History] = {}
         self._followers: dict[str, Follower] = {}
         self._last_epoch = 0
         self._sweep_at = 64  # forget expired histories when there are this many
-
-    def _expiry(self, now: float) -> float | None:
-        return None if self.history_age is None else now + self.history_age
 
     def _history(self, topic: str) -> _History:
         now = time.monotonic()
@@ -51,7 +50,10 @@ class MemoryBroker(Broker):
                 self._sweep(now)
             # Epochs from the clock, strictly increasing, like Redis's TIME in the Redis broker.
             self._last_epoch = max(time.time_ns() // 1000, self._last_epoch + 1)
-            history = self._histories[topic] = _History(self._last_epoch, self.history_size, self._expiry(now))
+            expires = None if self.numbering_age is None else now + self.numbering_age
+            history = self._histories[topic] = _History(self._last_epoch, self.history_size, expires)
+        elif history.messages_expire is not None and now >= history.messages_expire:
+            history.messages.clear()
         return history
 
     def _sweep(self, now: float) -> None:
@@ -66,7 +68,11 @@ class MemoryBroker(Broker):
         message = Message(topic, data, (history.epoch, history.top))
         if self.history_size != 0:
             history.messages.append(message)
-        history.expires = self._expiry(time.monotonic())
+        now = time.monotonic()
+        if self.history_age is not None:
+            history.messages_expire = now + self.history_age
+        if self.numbering_age is not None:
+            history.expires = now + self.numbering_age
         follower = self._followers.get(topic)
         if follower is not None:
             follower.receive(message)

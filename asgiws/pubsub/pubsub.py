@@ -21,6 +21,8 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 HISTORY_SIZE = 1000
 HISTORY_AGE = 300.0
+#: How long a topic's numbering (its epoch and last offset) outlives its last message, at least.
+NUMBERING_AGE = 24 * 3600.0
 MAX_PENDING = 1024
 TIMEOUT = 5.0
 
@@ -44,7 +46,9 @@ class PubSub:
     `offset` to ``subscribe(since=...)``, gets what it missed from there;
     what is no longer there is reported with `HistoryLost`, never skipped in
     silence. `None` for either bound keeps history without that limit; a
-    `history_size` of 0 keeps none.
+    `history_size` of 0 keeps none. A topic's numbering outlives its history
+    (a day after its last message, or `history_age` if longer), so a reader
+    coming back to a quiet topic is told it missed nothing, not `HistoryLost`.
 
     `max_pending` bounds each `subscribe()` iterator's buffer (see
     `Subscription` for what a slow reader gets); `timeout` bounds every wait
@@ -77,6 +81,7 @@ class PubSub:
         self.max_pending = max_pending
         self.timeout = timeout
         self.prefix = prefix
+        self._numbering_age = None if history_age is None else max(history_age, NUMBERING_AGE)
         self._broker: Broker | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._topics: dict[str, Topic] = {}
@@ -95,7 +100,7 @@ class PubSub:
             if self.url.startswith("memory:"):
                 from .memory import MemoryBroker
 
-                self._broker = MemoryBroker(self.history_size, self.history_age)
+                self._broker = MemoryBroker(self.history_size, self.history_age, self._numbering_age)
             else:
                 from .redis_broker import RedisBroker
 
@@ -103,6 +108,7 @@ class PubSub:
                     self.url,
                     history_size=self.history_size,
                     history_age=self.history_age,
+                    numbering_age=self._numbering_age,
                     timeout=self.timeout,
                     prefix=self.prefix,
                 )

@@ -11,10 +11,11 @@ The model is Centrifugo's Redis engine. Per topic, three Redis names:
 
 One Lua script numbers a message, appends it to the Stream and PUBLISHes
 it, atomically: the channel, the Stream and the numbering agree on the
-order. Both keys expire `history_age` after the topic's last message; a
-topic whose hash is gone (expired, or a Redis restarted without its data)
-gets a new epoch from Redis's clock, which is how a reader learns that the
-history it knew is gone.
+order. The Stream expires `history_age` after the topic's last message,
+the hash `numbering_age` after it (longer: a reader coming back to a quiet
+topic learns that it missed nothing); a topic whose hash is gone (expired,
+or a Redis restarted without its data) gets a new epoch from Redis's
+clock, which is how a reader learns that the history it knew is gone.
 
 Live messages come through one pub/sub connection per broker, whatever the
 number of topics, read by one task that pings Redis when the connection is
@@ -53,41 +54,40 @@ logger = logging.getLogger("asgiws.pubsub")
 # Errors that mean "Redis cannot be reached right now" rather than "Redis refused this".
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
 
-# KEYS: meta hash, history stream. ARGV[1]: "publish" or "read"; ARGV[2]: history_age in ms (0: none).
-# publish: ARGV[3] channel, ARGV[4] payload, ARGV[5] history_size (-1: unbounded) -> {epoch, seq}
-# read: ARGV[3] the reader's epoch, ARGV[4] the first stream ID it wants, ARGV[5] count -> {epoch, top, entries}
+# KEYS: meta hash, history stream.
+# ARGV[1]: "publish" or "read"; ARGV[2], ARGV[3]: history_age and numbering_age in ms (0: none).
+# publish: ARGV[4] channel, ARGV[5] payload, ARGV[6] history_size (-1: unbounded) -> {epoch, seq}
+# read: ARGV[4] the reader's epoch, ARGV[5] the first stream ID it wants, ARGV[6] count -> {epoch, top, entries}
 TOPIC_SCRIPT = """
 local meta, stream = KEYS[1], KEYS[2]
-local age = tonumber(ARGV[2])
+local history_age, numbering_age = tonumber(ARGV[2]), tonumber(ARGV[3])
 local epoch = redis.call('HGET', meta, 'epoch')
 if not epoch then
   local now = redis.call('TIME')
   epoch = now[1] .. string.format('%06d', tonumber(now[2]))
   redis.call('HSET', meta, 'epoch', epoch, 'seq', 0)
   redis.call('DEL', stream)
-  if age > 0 then redis.call('PEXPIRE', meta, age) end
+  if numbering_age > 0 then redis.call('PEXPIRE', meta, numbering_age) end
 end
 if ARGV[1] == 'publish' then
-  local size = tonumber(ARGV[5])
+  local size = tonumber(ARGV[6])
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
   if size > 0 then
-    redis.call('XADD', stream, 'MAXLEN', '~', size, seq, 'm', ARGV[4])
+    redis.call('XADD', stream, 'MAXLEN', '~', size, seq, 'm', ARGV[5])
   elseif size < 0 then
-    redis.call('XADD', stream, seq, 'm', ARGV[4])
+    redis.call('XADD', stream, seq, 'm', ARGV[5])
   end
-  if age > 0 then
-    redis.call('PEXPIRE', meta, age)
-    if size ~= 0 then redis.call('PEXPIRE', stream, age) end
-  end
-  redis.call('PUBLISH', ARGV[3], epoch .. ':' .. string.format('%d', seq) .. ':' .. ARGV[4])
+  if size ~= 0 and history_age > 0 then redis.call('PEXPIRE', stream, history_age) end
+  if numbering_age > 0 then redis.call('PEXPIRE', meta, numbering_age) end
+  redis.call('PUBLISH', ARGV[4], epoch .. ':' .. string.format('%d', seq) .. ':' .. ARGV[5])
   return {epoch, seq}
 end
 local top = tonumber(redis.call('HGET', meta, 'seq'))
-local first = ARGV[4]
-if ARGV[3] ~= epoch then first = '-' end
+local first = ARGV[5]
+if ARGV[4] ~= epoch then first = '-' end
 local entries = {}
-if tonumber(ARGV[5]) > 0 then
-  entries = redis.call('XRANGE', stream, first, '+', 'COUNT', ARGV[5])
+if tonumber(ARGV[6]) > 0 then
+  entries = redis.call('XRANGE', stream, first, '+', 'COUNT', ARGV[6])
 end
 return {epoch, top, entries}
 """
@@ -111,7 +111,14 @@ class RedisBroker(Broker):
     """Topics on the Redis server at `url`; see the module docstring."""
 
     def __init__(
-        self, url: str, *, history_size: int | None, history_age: float | None, timeout: float, prefix: str
+        self,
+        url: str,
+        *,
+        history_size: int | None,
+        history_age: float | None,
+        numbering_age: float | None,
+        timeout: float,
+        prefix: str,
     ) -> None:
         options: dict[str, Any] = {
             "socket_timeout": timeout,
@@ -129,7 +136,7 @@ class RedisBroker(Broker):
         self.timeout = timeout
         self.prefix = prefix
         self._size = -1 if history_size is None else history_size
-        self._age_ms = 0 if history_age is None else max(1, round(history_age * 1000))
+        self._ages_ms = [0 if age is None else max(1, round(age * 1000)) for age in (history_age, numbering_age)]
         self._followers: dict[bytes, Follower] = {}  # by channel
         self._attaching: dict[bytes, asyncio.Future[None]] = {}
         self._connection: Any = None  # the pub/sub connection, while it is up
@@ -154,13 +161,13 @@ class RedisBroker(Broker):
 
     async def publish(self, topic: str, data: str | bytes) -> Message:
         epoch, seq = await self._run_script(
-            topic, "publish", self._age_ms, self._channel(topic), encode(data), self._size
+            topic, "publish", *self._ages_ms, self._channel(topic), encode(data), self._size
         )
         return Message(topic, data, (int(epoch), int(seq)))
 
     async def read(self, topic: str, after: Position | None, limit: int) -> Page:
         epoch_wanted, first = ("", "-") if after is None else (str(after[0]), f"{after[1] + 1}-0")
-        epoch, top, entries = await self._run_script(topic, "read", self._age_ms, epoch_wanted, first, limit)
+        epoch, top, entries = await self._run_script(topic, "read", *self._ages_ms, epoch_wanted, first, limit)
         epoch = int(epoch)
         messages = []
         for entry_id, fields in entries:

@@ -138,3 +138,28 @@ def test_since_while_the_process_catches_up_gives_no_duplicate(redis_server: Red
                 assert await data(messages, 1) == await data(live, 1) == ["40"]
 
     run(main())
+
+
+def test_a_quiet_topic_survives_a_dropped_connection_after_its_history_expired(redis_server: RedisServer) -> None:
+    async def main() -> None:
+        async with asgiws.PubSub(redis_server.url, history_age=0.2) as pubsub, pubsub.subscribe("t") as messages:
+            await pubsub.publish("t", "0")
+            assert await data(messages, 1) == ["0"]
+            await asyncio.sleep(0.5)  # the history has expired; nothing was missed
+            redis_server.client().client_kill_filter(_type="pubsub")
+            publish_elsewhere(redis_server.url, "t", ["1"])
+            assert await data(messages, 1) == ["1"]
+
+    run(main())
+
+
+def test_a_topic_numbered_anew_while_connected_is_followed_without_a_gap(redis_server: RedisServer) -> None:
+    async def main() -> None:
+        async with asgiws.PubSub(redis_server.url) as pubsub, pubsub.subscribe("t") as messages:
+            await pubsub.publish("t", "0")
+            assert await data(messages, 1) == ["0"]
+            redis_server.client().flushall()  # an operator, or eviction: the next message starts a new epoch
+            await pubsub.publish("t", "1")
+            assert await data(messages, 1) == ["1"]  # live all along: nothing can have been missed
+
+    run(main())
