@@ -7,6 +7,7 @@ It keeps the same history as the Redis broker (bounded by size, dropped
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
 import time
@@ -76,6 +77,9 @@ class MemoryBroker(Broker):
         follower = self._followers.get(topic)
         if follower is not None:
             follower.receive(message)
+        # Let the subscribers run, as a broker across the network would: a loop of
+        # publishes that never suspends would leave them to fall behind.
+        await asyncio.sleep(0)
         return message
 
     async def read(self, topic: str, after: Position | None, limit: int) -> Page:

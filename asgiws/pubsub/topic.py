@@ -49,6 +49,8 @@ class Topic:
         """Return once live messages are followed and `position` is set (every caller shares one start)."""
         if self._starting is None:
             self._starting = asyncio.ensure_future(self._start())
+            # Its error reaches every caller; this keeps asyncio quiet when they all gave up.
+            self._starting.add_done_callback(lambda task: task.cancelled() or task.exception())
         try:
             await asyncio.shield(self._starting)
         except asyncio.CancelledError:
@@ -105,8 +107,13 @@ class Topic:
         self._live = False
         if self._syncing is None or self._syncing.done():
             self._syncing = asyncio.ensure_future(self._catch_up())
+            self._syncing.add_done_callback(self._caught_up)
         else:
             self._sync_again = True
+
+    def _caught_up(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("PubSub: topic %r stopped catching up", self.name, exc_info=task.exception())
 
     async def _catch_up(self) -> None:
         delays = backoff()
