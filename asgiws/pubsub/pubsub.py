@@ -46,14 +46,18 @@ class PubSub:
     `offset` to ``subscribe(since=...)``, gets what it missed from there;
     what is no longer there is reported with `HistoryLost`, never skipped in
     silence. `None` for either bound keeps history without that limit; a
-    `history_size` of 0 keeps none. A topic's numbering outlives its history
-    (a day after its last message, or `history_age` if longer), so a reader
-    coming back to a quiet topic is told it missed nothing, not `HistoryLost`.
+    `history_size` of 0 keeps none. Both bounds are applied as messages are
+    published, so give every process of an app the same ones. A topic's
+    numbering outlives its history (a day after its last message, or
+    `history_age` if longer), so a reader coming back to a quiet topic whose
+    history expired is not told that it lost anything.
 
     `max_pending` bounds each `subscribe()` iterator's buffer (see
     `Subscription` for what a slow reader gets); `timeout` bounds every wait
     for the broker (connecting, publishing, reading history, and the
     keep-alive ping of a quiet connection); `prefix` starts every Redis name.
+    A broken connection is tried again after 0.05 s, doubling up to 5 s,
+    each attempt logged on the "asgiws.pubsub" logger.
     """
 
     def __init__(
