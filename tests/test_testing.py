@@ -7,12 +7,13 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 import httpx
 import pytest
@@ -36,6 +37,7 @@ from tests.app.wire import run
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).parents[1]
+T = TypeVar("T")
 PLUGIN = "asgiws.testing.pytest_plugin"
 
 
@@ -543,8 +545,33 @@ def test_app_exception_after_accept_is_raised_when_the_block_ends() -> None:
     assert run(main()) == 1011
 
 
+async def receive_cancelling_each(receive: Callable[[], Awaitable[T]], is_last: Callable[[T], bool]) -> list[T]:
+    """Call `receive()` until `is_last(message)`, cancelling each pending call a few loop turns after it
+    started; then await the cancelled call, or call `receive()` again at once, before the cancelled
+    one has even run its cancellation. Returns what was received, `is_last`'s message excluded."""
+    received: list[T] = []
+    for attempt in itertools.count():
+        task = asyncio.ensure_future(receive())
+        for _ in range(attempt % 5):
+            await asyncio.sleep(0)
+        completed = task.done()
+        task.cancel()
+        if completed:
+            message = task.result()
+        elif attempt % 2:
+            message = await receive()
+        else:
+            try:
+                message = await task
+            except asyncio.CancelledError:
+                continue
+        if is_last(message):
+            break
+        received.append(message)
+    return received
+
+
 def test_cancelled_recv_loses_and_reorders_nothing() -> None:
-    """Cancel each pending recv() a few loop turns after starting it; then await it, or recv() again at once."""
     count = 300
 
     async def producer(scope: Any, receive: Any, send: Any) -> None:
@@ -552,63 +579,26 @@ def test_cancelled_recv_loses_and_reorders_nothing() -> None:
         await send({"type": "websocket.accept"})
         for i in range(count):
             await send({"type": "websocket.send", "text": str(i)})
-            for _ in range(i % 3):
+            for _ in range(i % 4):
                 await asyncio.sleep(0)
 
     async def main() -> list[Any]:
-        received: list[Any] = []
         async with TestClient(producer, lifespan="off") as client, client.websocket_connect("/") as ws:
-            for attempt in itertools.count():
-                task = asyncio.ensure_future(ws.recv())
-                for _ in range(attempt % 4):
-                    await asyncio.sleep(0)
-                completed = task.done()
-                task.cancel()
-                if completed:
-                    message = task.result()
-                elif attempt % 2:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                    continue
-                else:
-                    message = await ws.recv()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                if message is None:
-                    return received
-                received.append(message)
-        raise AssertionError("unreachable")
+            return await receive_cancelling_each(ws.recv, lambda message: message is None)
 
     assert run(main()) == [str(i) for i in range(count)]
 
 
 def test_the_apps_cancelled_receive_loses_and_reorders_nothing() -> None:
-    """The app cancels each pending receive() a few loop turns after starting it (as the guide's "both"
-    pattern does every turn); then it awaits the cancelled task, or calls receive() again at once."""
+    """As the guide's "both" pattern does on every turn, on the app's side."""
     count = 300
     seen: list[Any] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await receive()
         await send({"type": "websocket.accept"})
-        for attempt in itertools.count():
-            task = asyncio.ensure_future(receive())
-            for _ in range(attempt % 5):
-                await asyncio.sleep(0)
-            completed = task.done()
-            task.cancel()
-            if completed:
-                message = task.result()
-            elif attempt % 2:
-                message = await receive()
-            else:
-                try:
-                    message = await task
-                except asyncio.CancelledError:
-                    continue
-            if message["type"] == "websocket.disconnect":
-                return
-            seen.append(message["text"])
+        messages = await receive_cancelling_each(receive, lambda message: message["type"] == "websocket.disconnect")
+        seen.extend(message["text"] for message in messages)
 
     async def main() -> None:
         async with TestClient(app, lifespan="off") as client, client.websocket_connect("/") as ws:
@@ -621,17 +611,13 @@ def test_the_apps_cancelled_receive_loses_and_reorders_nothing() -> None:
     assert seen == [str(i) for i in range(count)]
 
 
-def test_one_recv_at_a_time() -> None:
-    async def main() -> None:
-        async with TestClient(make_app()) as client, client.websocket_connect("/echo") as ws:
-            first = asyncio.ensure_future(ws.recv())
-            await asyncio.sleep(0)
-            with pytest.raises(RuntimeError, match="already being awaited"):
-                await ws.recv()
-            await ws.send("one")
-            assert await first == "one"
+def test_concurrent_recvs_all_return_none_at_close() -> None:
+    async def main() -> list[Any]:
+        async with TestClient(make_app()) as client, client.websocket_connect("/custom-close") as ws:
+            waiting = [asyncio.ensure_future(ws.recv()) for _ in range(3)]
+            return sorted(map(repr, await asyncio.gather(*waiting))) + [await ws.recv()]
 
-    run(main())
+    assert run(main()) == ["'bye'", "None", "None", None]
 
 
 def test_test_client_is_not_collected_as_a_test_class() -> None:
@@ -657,6 +643,8 @@ def test_live_server_sync_with_real_clients() -> None:
         assert run(talk()) == ("hi", ("chat.v1", "connected"))
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+    with server:  # started again, on a new port
+        assert httpx.get(server.url + "/", timeout=10).text == "home"
 
 
 def test_live_server_async_with_a_websocket_open_at_exit() -> None:
@@ -689,7 +677,10 @@ def test_live_server_startup_errors_are_raised_in_the_caller() -> None:
         LiveServer(app, port=8000)
 
 
-def test_live_server_logs_reach_the_logging_module(caplog: pytest.LogCaptureFixture) -> None:
+def test_live_server_logs_reach_the_logging_module(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As in a fresh process: earlier tests here may have applied the server's own log config.
+    for name in ("asgiws", "asgiws.error"):
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
     with caplog.at_level(logging.ERROR, logger="asgiws.error"), LiveServer(boom) as server:
         assert httpx.get(server.url + "/boom", timeout=10).status_code == 500
     (failure,) = [record for record in caplog.records if "Exception in ASGI application" in record.getMessage()]
@@ -740,20 +731,19 @@ def test_stopped_after_the_test():
 '''
 
 
-def test_pytest_plugin_live_server_fixture(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_plugin=PLUGIN_TEST)
-    # -p no:asgiws: the entry point (when asgiws is installed) must not load it a second time.
-    result = pytester.runpytest_subprocess("-p", "no:asgiws", "-p", PLUGIN, "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
+def test_pytest_plugin_is_loaded_by_the_entry_point_pyproject_declares(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """pytest finds the plugin through the pytest11 entry point, as once asgiws is installed.
 
-
-def test_pytest_plugin_is_registered_by_its_entry_point(pytester: pytest.Pytester) -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert project["project"]["entry-points"]["pytest11"] == {"asgiws": PLUGIN}
-    from importlib.metadata import entry_points
-
-    if not any(entry.value == PLUGIN for entry in entry_points(group="pytest11")):
-        pytest.skip("asgiws is not installed from this checkout (pip install -e .): its entry point is not registered")
+    The entry points of pyproject.toml are written into a distribution's
+    metadata on PYTHONPATH, which is what installing asgiws does.
+    """
+    entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]
+    assert entry_points == {"asgiws": PLUGIN}
+    metadata = tmp_path / "site" / "asgiws_entry_points-0.dist-info"
+    metadata.mkdir(parents=True)
+    (metadata / "METADATA").write_text("Metadata-Version: 2.1\nName: asgiws-entry-points\nVersion: 0\n")
+    (metadata / "entry_points.txt").write_text("[pytest11]\n" + "".join(f"{name} = {value}\n" for name, value in entry_points.items()))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(metadata.parent), str(ROOT)]))
     pytester.makepyfile(test_plugin=PLUGIN_TEST)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
 

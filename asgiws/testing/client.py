@@ -27,6 +27,7 @@ import httpx
 from ..server.config import Config
 from ..server.errors import StartupFailed
 from ..server.lifespan import Lifespan
+from ..server.settings import LifespanMode
 from .scope import request_scope
 from .transport import ASGITransport
 from .websocket import InProcessWebSocket
@@ -58,7 +59,7 @@ class TestClient(httpx.AsyncClient):
         app: Any,
         base_url: str = "http://testserver",
         *,
-        lifespan: str = "auto",
+        lifespan: LifespanMode = "auto",
         raise_server_exceptions: bool = True,
         root_path: str = "",
         client: tuple[str, int] = ("127.0.0.1", 50000),

@@ -76,9 +76,10 @@ class LiveServer:
         sock.bind((HOST, 0))
         self._socket = sock
         self.port = sock.getsockname()[1]
+        self.server = Server(self.config)  # a stopped Server does not start again
         self._started.clear()
         self._failure = None
-        self.thread = threading.Thread(target=self._run, name=f"asgiws-live-server-{self.port}", daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(sock,), name=f"asgiws-live-server-{self.port}", daemon=True)
         self.thread.start()
         self._started.wait()
         if self._failure is not None:
@@ -106,20 +107,20 @@ class LiveServer:
         if failure is not None:
             raise failure
 
-    def _run(self) -> None:
+    def _run(self, sock: socket.socket) -> None:
         try:
-            run_in_new_loop(self._serve, self.config.loop)
+            run_in_new_loop(lambda: self._serve(sock), self.config.loop)
         except BaseException as exc:  # raised in the caller, by start() or stop()
             self._failure = exc
         finally:
             self._started.set()
 
-    async def _serve(self) -> None:
-        server, sockets = self.server, [self._socket]
-        await server.startup(sockets=sockets)  # type: ignore[list-item]
+    async def _serve(self, sock: socket.socket) -> None:
+        server = self.server
+        await server.startup(sockets=[sock])
         self._started.set()
         await server.main_loop()
-        await server.shutdown(sockets=sockets)  # type: ignore[arg-type]
+        await server.shutdown(sockets=[sock])
 
     def __enter__(self) -> LiveServer:
         return self.start()

@@ -7,7 +7,8 @@ in one piece at the end. This one returns the response as soon as the app
 sends `http.response.start`, hands the body over chunk by chunk (the app's
 `send` waits while `BODY_QUEUE` chunks are unread, as it would on a slow
 socket), and when the reader closes the response early it tells the app
-(`http.disconnect`, and a `send` that raises `ClientDisconnected`) and
+(a pending `receive()` returns `http.disconnect`, `send` raises
+`ClientDisconnected`) and, if it is still running a loop turn later,
 cancels it.
 
 A complete response ends only once the app has returned, so what the app
@@ -189,7 +190,8 @@ class Exchange:
         return 500, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
 
     async def _wait_head(self) -> None:
-        await asyncio.wait({self._head, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {self._head, self.task}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
 
     async def body(self) -> AsyncIterator[bytes]:
         """The body chunks as the app sends them; then raises what the app raised, if anything."""
@@ -209,13 +211,15 @@ class Exchange:
             raise self.error
 
     async def disconnect(self) -> None:
-        """The client is gone: tell the app, then stop it."""
+        """The client is gone: a pending `receive()` returns `http.disconnect`; one loop turn later, cancel the app."""
         if self.task.done():
             return
         self.disconnected = True
         self._done.set()
-        self.task.cancel()
-        await asyncio.wait({self.task})
+        await asyncio.sleep(0)
+        if not self.task.done():
+            self.task.cancel()
+            await asyncio.wait({self.task})
 
 
 class ResponseStream(httpx.AsyncByteStream):

@@ -20,7 +20,8 @@ closes with 1000, one that raises with 1011.
 Cancel-safety: both directions are `asyncio.Queue`s, whose `get()` leaves
 an item in the queue when the task waiting for it is cancelled, even after
 the item was handed over: a cancelled `recv()` (the client's or the app's
-`receive()`) never loses a message. Pings are the server's business, not the
+`receive()`) never loses a message, and a `recv()` called right after the
+cancel, before the cancelled one has run, gets it. Pings are the server's business, not the
 app's: in process, `ping()` is answered at once.
 
 Exceptions: one the app raises is re-raised where the test waits for it
@@ -55,7 +56,7 @@ class Phase(enum.Enum):
 
 CONNECTING, RESPONDING, OPEN, CLOSED = Phase.CONNECTING, Phase.RESPONDING, Phase.OPEN, Phase.CLOSED
 
-_END = object()  # in the client's queue: nothing follows, recv() returns None
+_END = object()  # last in the client's queue, and put back each time it is read: recv() returns None
 
 
 class InProcessWebSocket:
@@ -91,8 +92,6 @@ class InProcessWebSocket:
         self._denial: tuple[int, list[tuple[bytes, bytes]], list[bytes]] | None = None
         self._handshake: asyncio.Future[None] | None = None
         self._closed = asyncio.Event()
-        self._ended = False  # recv() has returned None
-        self._receiving = False
         self._task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None  # what the app raised
 
@@ -269,17 +268,9 @@ class InProcessWebSocket:
         """The next message (`str` for text, `bytes` for binary), or None once closed."""
         if self.phase is CONNECTING or self.phase is RESPONDING:
             raise RuntimeError("the opening handshake is not complete")
-        if self._ended:
-            return None
-        if self._receiving:
-            raise RuntimeError("recv() is already being awaited by another coroutine")
-        self._receiving = True
-        try:
-            message = await self._to_client.get()
-        finally:
-            self._receiving = False
+        message = await self._to_client.get()
         if message is _END:
-            self._ended = True
+            self._to_client.put_nowait(_END)  # for every later recv(), and one awaited meanwhile
             return None
         return message
 
@@ -293,6 +284,7 @@ class InProcessWebSocket:
             raise RuntimeError("the opening handshake is not complete")
         if self.phase is not OPEN:
             raise connection_closed(self.close_code or 1006, self.close_reason or "")
+        event: Message
         if type(message) is str:
             event = {"type": "websocket.receive", "text": message}
         elif isinstance(message, (bytes, bytearray, memoryview)):
