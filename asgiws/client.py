@@ -83,8 +83,6 @@ def parse_uri(uri: str) -> tuple[bool, str, int, str, str | None]:
 class ClientConnection(Connection[str | bytes | None]):
     """One client WebSocket connection: the asyncio protocol and the object users hold."""
 
-    coalesce_sends = True
-
     def __init__(self, handshake: ClientHandshake, resource: str, *, max_size: int | None, **options: Any) -> None:
         """`options` are the `Connection`'s: max_queue, write_limit, ping_interval, ping_timeout, close_timeout."""
         super().__init__(**options)
@@ -229,7 +227,7 @@ class ClientConnection(Connection[str | bytes | None]):
             frame = conn.send_binary(message)
         else:
             raise TypeError(f"WebSocket messages are str or bytes, not {type(message).__name__}")
-        self._send_frame(frame)
+        self._hold(frame)  # sent with the others of this loop turn
         if self._flow.write_paused:
             await self._drain()
 

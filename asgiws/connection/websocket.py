@@ -15,14 +15,15 @@ socket and a clock:
   receiver catches up. Cancelling `receive()` is safe: a message handed to
   a receive() whose task was cancelled before it resumed goes back to the
   front of the queue, and the next receive() returns it;
-* writes: data frames go to the transport at once, except during a burst
-  (a read that brought several messages, whose answers come in the same
-  loop turn; or every loop turn, where `coalesce_sends` says so), when they
-  are written together at the end of the loop turn (one system call
-  instead of one each), or as soon as they reach `write_limit` bytes;
-  anything that must follow them (a close frame) flushes them first. A
-  `send` waits while the transport's buffer is over its high-water mark
-  (`FlowControl`);
+* writes: a data frame given to `_hold` waits for the end of the loop turn
+  and leaves with the others sent in it (one system call instead of one
+  each), or as soon as they reach `write_limit` bytes; anything that must
+  follow them (a close frame) flushes them first. The client holds every
+  frame (its user's sends come in loops); the server holds frames only
+  during a burst (a read that brought several messages, whose answers come
+  in the same loop turn) and otherwise writes at once, so that ping-pong
+  waits for no extra loop turn. A `send` waits while the transport's
+  buffer is over its high-water mark (`FlowControl`);
 * timers, at most one at a time and no task: the keep-alive ping every
   `ping_interval`, then its pong deadline (`ping_timeout`; past it the
   connection fails with 1011), then, once a close frame is sent or
@@ -93,12 +94,6 @@ class Connection(asyncio.Protocol, Generic[Message]):
         "_pings",
         "_keepalive",
     )
-
-    #: Whether the data frames sent in one loop turn are always written together
-    #: at its end (the client: its user's sends come in loops), or only while
-    #: answering a burst of received messages (the server: a lone message is
-    #: answered by a direct write, so ping-pong waits for no extra loop turn).
-    coalesce_sends = False
 
     def __init__(
         self,
@@ -221,12 +216,17 @@ class Connection(asyncio.Protocol, Generic[Message]):
         delivered = ended = False
         for event in received:
             kind = type(event)
-            if kind is _TEXT:
-                self._deliver(self._text(event.data))  # type: ignore[attr-defined]
+            if kind is _TEXT or kind is _BINARY:
+                data = event.data  # type: ignore[attr-defined]
+                message = self._text(data) if kind is _TEXT else self._binary(data)
                 delivered = True
-            elif kind is _BINARY:
-                self._deliver(self._binary(event.data))  # type: ignore[attr-defined]
-                delivered = True
+                waiter = self._waiter
+                if waiter is not None and not self._queue and not waiter.done():
+                    # A receive() is waiting (the common case, kept inline): straight to it.
+                    self._waiter = None
+                    waiter.set_result(message)
+                else:
+                    self._enqueue(message)
             elif kind is _PONG:
                 self._pong(event.payload)  # type: ignore[attr-defined]
             elif kind is _CLOSE or kind is _FAILED:
@@ -267,15 +267,9 @@ class Connection(asyncio.Protocol, Generic[Message]):
 
     # -- The receive queue -------------------------------------------------------------
 
-    def _deliver(self, message: Message) -> None:
-        """Hand `message` to the waiting receive(), or queue it (pausing reading when full)."""
-        waiter = self._waiter
+    def _enqueue(self, message: Message) -> None:
+        """Queue a message no receive() is waiting for (`_process` hands it over when one is); pause reading when full."""
         queue = self._queue
-        if waiter is not None and not queue:
-            self._waiter = None
-            if not waiter.done():  # else receive() was cancelled: keep the message
-                waiter.set_result(message)
-                return
         if queue is None:
             queue = self._queue = deque()
         queue.append(message)
@@ -345,13 +339,10 @@ class Connection(asyncio.Protocol, Generic[Message]):
 
     # -- Writing --------------------------------------------------------------------------
 
-    def _send_frame(self, frame: bytes) -> None:
-        """Write a data frame, or hold it for the end of the loop turn during a burst."""
+    def _hold(self, frame: bytes) -> None:
+        """Write a data frame at the end of this loop turn, with the others (at once past `write_limit`)."""
         out = self._out
         if out is None:
-            if not self.coalesce_sends:
-                self.transport.write(frame)
-                return
             out = self._start_burst()
         out.append(frame)
         size = self._out_size = self._out_size + len(frame)

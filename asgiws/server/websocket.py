@@ -203,7 +203,10 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
                     if text is None:
                         raise TypeError("websocket.send needs 'bytes' or 'text'")
                     frame = conn.send_text(text)
-                self._send_frame(frame)
+                if self._out is None:
+                    self.transport.write(frame)  # a lone answer leaves at once
+                else:
+                    self._hold(frame)  # during a burst: with the other answers
                 if self._flow.write_paused:
                     await self._drain()
                 return
