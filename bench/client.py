@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -31,22 +30,9 @@ from typing import Any
 import uvloop
 
 import asgiws
+from cpu_time import own_cpu_seconds
 from servers import CEILING, LOAD_CPU, ServerProcess
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-class Run:
-    """What the connections share: are they sending, is this the measured window, how many echoes."""
-
-    def __init__(self) -> None:
-        self.sending = True
-        self.measuring = False
-        self.received = 0
-
+from ws_load import Run
 
 async def echo(ws: Any, payload: str, window: int, run: Run) -> None:
     while run.sending:
@@ -61,6 +47,7 @@ async def echo(ws: Any, payload: str, window: int, run: Run) -> None:
 async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     connections = [await asgiws.connect(url, compression=None) for _ in range(args.connections)]
     run = Run()
+    run.sending = True
     payload = "x" * args.size
     tasks = [asyncio.ensure_future(echo(ws, payload, args.window, run)) for ws in connections]
     await asyncio.sleep(args.warmup)
