@@ -175,7 +175,8 @@ class ClientConnection(Connection[str | bytes | None]):
             self.transport.abort()
             return
         self._opened.set_result(None)
-        self._open(WebSocketConnection(Side.CLIENT, extensions=result.extensions, max_size=self.max_size), result.leftover)
+        conn = WebSocketConnection(Side.CLIENT, extensions=result.extensions, max_size=self.max_size)
+        self._open(conn, result.leftover)
 
     def _handshake_failed(self, exc: HandshakeError) -> None:
         self.handshake = None
@@ -195,7 +196,7 @@ class ClientConnection(Connection[str | bytes | None]):
     def _text(self, data: str | bytes) -> str | bytes | None:
         return data
 
-    _binary = _text  # type: ignore[assignment]
+    _binary = _text
 
     def _end_message(self) -> None:
         return None

@@ -268,7 +268,7 @@ class Connection(asyncio.Protocol, Generic[Message]):
     # -- The receive queue -------------------------------------------------------------
 
     def _enqueue(self, message: Message) -> None:
-        """Queue a message no receive() is waiting for (`_process` hands it over when one is); pause reading when full."""
+        """Queue a message no receive() waits for (`_process` hands it to one that does); pause reading when full."""
         queue = self._queue
         if queue is None:
             queue = self._queue = deque()
@@ -414,7 +414,8 @@ class Connection(asyncio.Protocol, Generic[Message]):
                 waiter.set_result(now - sent_at)
             if key == self._keepalive:
                 self._keepalive = None
-                if self.conn.state is _OPEN:  # type: ignore[union-attr]  # once closing, the timer is the close deadline
+                # Once closing, the timer is the close deadline: keep it.
+                if self.conn.state is _OPEN:  # type: ignore[union-attr]
                     self._schedule_ping()
             if key == payload:
                 self.latency = now - sent_at
