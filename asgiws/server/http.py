@@ -38,7 +38,7 @@ from ..protocol.http11 import (
     status_line,
 )
 from .config import Config
-from .flow_control import FlowControl
+from ..connection.flow_control import FlowControl
 from .state import ServerState
 from .websocket import WebSocketProtocol
 
