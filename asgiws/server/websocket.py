@@ -22,12 +22,21 @@ keep-alive pings and the close deadline) is the shared `Connection`'s
   closed connection raises `ConnectionClosed` (an OSError, spec 2.4);
 * the app's ending: returning closes with 1000, raising with 1011 (or a
   500 before the accept);
-* the scope's ``asgiws.connection`` extension: a dict whose
-  ``"disconnected"`` turns True, in place, as soon as the server holds a
-  ``websocket.disconnect`` for the app (the client closed, the connection
-  was lost or failed), even while messages before it are still unread. An
-  app that never calls `receive` can tell from it that the client is gone;
-  the framework's `WebSocket.open` reads it.
+* the scope's ``asgiws.connection`` extension, a dict the server keeps
+  up to date in place:
+
+  - ``"disconnected"`` turns True as soon as the server holds a
+    ``websocket.disconnect`` for the app (the client closed, the connection
+    was lost or failed), even while messages before it are still unread. An
+    app that never calls `receive` can tell from it that the client is
+    gone; the framework's `WebSocket.open` reads it;
+  - ``"write_paused_since"``: the event loop time (``loop.time()``) at which
+    the transport's write buffer went over its high-water mark, None while
+    it is not (from below the low-water mark on);
+  - ``"send_frame"``: `send_frame`, the broadcast fast path: write a data
+    message framed once for many connections, now, without a task or a
+    wait (the framework's `broadcast()` uses it; absent once the connection
+    is lost).
 
 Per connection there is no task besides the app's own and at most one
 timer at a time.
@@ -61,6 +70,42 @@ PENDING_LIMIT = 64 * 1024
 _OPEN = State.OPEN
 
 
+class BroadcastTurn:
+    """One event loop turn in which broadcasts write: the connections holding frames back until it ends.
+
+    A connection's first broadcast frame of a turn is written at once; the
+    next ones (a burst) wait for the end of the turn and leave together, in
+    one write. Nothing is allocated per connection: each keeps one list for
+    its held frames, and the turn one list of the connections that hold some.
+    """
+
+    __slots__ = ("loop", "open", "holding")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.open = True
+        self.holding: list[WebSocketProtocol] = []
+        loop.call_soon(self.end)
+
+    def end(self) -> None:
+        self.open = False
+        holding, self.holding = self.holding, []
+        for protocol in holding:
+            protocol._release_held()
+
+
+#: The turn broadcasts write in now, in whichever loop last broadcast.
+_turn: BroadcastTurn | None = None
+
+
+def _current_turn(loop: asyncio.AbstractEventLoop) -> BroadcastTurn:
+    global _turn
+    turn = _turn
+    if turn is None or not turn.open or turn.loop is not loop:
+        turn = _turn = BroadcastTurn(loop)
+    return turn
+
+
 class Handshake(enum.Enum):
     """The opening handshake, as far as the app has answered it."""
 
@@ -89,6 +134,8 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         "response",
         "pending",
         "connection_state",
+        "_turn",
+        "_held",
     )
 
     def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any] | None = None) -> None:
@@ -108,6 +155,8 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self.response: tuple[int, list[tuple[bytes, bytes]], list[bytes]] | None = None  # denial response
         self.pending = b""  # bytes received before accept
         self.connection_state: dict[str, bool] | None = None  # the scope's "asgiws.connection" extension
+        self._turn: BroadcastTurn | None = None  # the turn of the last broadcast frame written
+        self._held: list[bytes] | None = None  # broadcast frames held until the turn ends (kept once made)
 
     # -- Hand-over from the HTTP protocol ---------------------------------
 
@@ -123,7 +172,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self.scope = scope
         self.request = handshake
         transport.set_protocol(self)
-        self.connection_state = {"disconnected": False}
+        self.connection_state = {"disconnected": False, "write_paused_since": None, "send_frame": self.send_frame}
         scope["extensions"]["asgiws.connection"] = self.connection_state
         self.server_state.connections.add(self)
         self._queue = deque([{"type": "websocket.connect"}])
@@ -177,8 +226,20 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
             self.connection_state["disconnected"] = True
         super()._finish()
 
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.connection_state is not None:
+            self.connection_state["write_paused_since"] = self.loop.time()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.connection_state is not None:
+            self.connection_state["write_paused_since"] = None
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)
+        if self.connection_state is not None:
+            self.connection_state.pop("send_frame", None)  # it holds this object: no cycle outlives TCP
         conn = self.conn
         if conn is None:
             self.handshake = ENDED
@@ -248,6 +309,53 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         if kind in ("websocket.send", "websocket.close", "websocket.accept"):
             raise connection_closed(1006, "")
         raise RuntimeError(f"Unexpected ASGI message {kind!r} on a closed WebSocket")
+
+    def send_frame(self, message: str | bytes, frame: bytes) -> bool:
+        """Send `message` after everything sent before it, never waiting: the broadcast fast path.
+
+        `frame` is `message` as an unmasked RFC 6455 frame without
+        compression, made once for every connection of a broadcast; it is
+        written as it is, unless this connection negotiated
+        permessage-deflate: then `message` is framed with this connection's
+        own compressor (its context carries over from message to message).
+        The first frame of a loop turn is written at once; the rest of a
+        burst leaves in one write at the end of the turn (`BroadcastTurn`).
+        Nothing waits for the write buffer: the caller watches
+        ``"write_paused_since"`` and decides what a slow client gets.
+        Returns False, and writes nothing, unless the connection is open.
+        """
+        conn = self.conn
+        if conn is None or conn.state is not _OPEN or self.transport.is_closing():
+            return False
+        if conn.extensions:
+            frame = conn.send_text(message) if isinstance(message, str) else conn.send_binary(message)
+        if self._out is not None:
+            self._hold(frame)  # with the frames already held in this turn
+            return True
+        turn = self._turn
+        if turn is None or not turn.open:
+            self._turn = _current_turn(self.loop)
+            self.transport.write(frame)  # the first of this turn leaves at once
+            return True
+        # A burst: hold the rest of it back until the turn ends, to write it at once.
+        held = self._held
+        if held is None:
+            held = self._held = []
+        else:
+            held.clear()  # written already, if it holds anything
+        self._out = held
+        self._out_size = 0
+        turn.holding.append(self)
+        self._hold(frame)
+        return True
+
+    def _release_held(self) -> None:
+        """The broadcast turn ended: write the frames held back (unless written already)."""
+        held = self._held
+        if held is not None:
+            if self._out is held:
+                self._flush()
+            held.clear()
 
     # -- Opening handshake ----------------------------------------------------
 

@@ -1,4 +1,10 @@
-"""broadcast(): a client that does not read never holds up the others."""
+"""broadcast() over real servers and real clients: asgiws (its fast path) and uvicorn (plain ASGI send).
+
+A burst reaches every healthy client whole and in order, without a task
+per connection per message; a client that stops reading is closed with
+1008 once it stalls past the timeout, while the others get everything;
+closed connections are skipped.
+"""
 
 from __future__ import annotations
 
@@ -9,135 +15,242 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed as ClientConnectionClosed
 
 from asgiws.app import App, WebSocket, broadcast
+from asgiws.app.broadcast import STALLED_CLOSE_CODE
 from tests.app.wire import run
 from tests.conftest import running_server
 
-MESSAGES = 32
-PAYLOAD = b"\xab" * (1024 * 1024)
+BURST = 1000
+CLIENTS = 50
 
 
-def make_app() -> App:
+def burst_message(i: int) -> str | bytes:
+    """Text and binary, of every frame length encoding: under 126 bytes, 16-bit and 64-bit lengths."""
+    size = 70_000 if i % 250 == 0 else (i * 7) % 300
+    body = f"{i}:" + "x" * size
+    return body.encode() if i % 3 == 0 else body
+
+
+def subscribers_app() -> tuple[App, list[WebSocket]]:
+    """An app whose /subscribe connections are kept in a list (as long as they last)."""
     app = App()
     subscribers: list[WebSocket] = []
-    state: dict[str, Any] = {}  # "acks": a queue made in the server's own event loop
 
     @app.websocket("/subscribe")
     async def subscribe(websocket: WebSocket) -> None:
         subscribers.append(websocket)
         try:
-            async for message in websocket:
-                if message == "ack":
-                    state["acks"].put_nowait(None)
+            async for _ in websocket:
+                pass
+        finally:
+            subscribers.remove(websocket)
+
+    return app, subscribers
+
+
+async def wait_for(condition: Any) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
+def test_a_burst_reaches_every_healthy_client_whole_and_in_order(server_kind: str) -> None:
+    app, subscribers = subscribers_app()
+
+    @app.websocket("/burst")
+    async def burst(websocket: WebSocket) -> None:
+        await wait_for(lambda: len(subscribers) == CLIENTS)
+        tasks = len(asyncio.all_tasks())
+        # One go, no yield in between: the whole burst is queued before any of it is sent.
+        counts = [broadcast(subscribers, burst_message(i)) for i in range(BURST)]
+        new_tasks = len(asyncio.all_tasks()) - tasks
+        await websocket.send(json.dumps({"counts": counts, "new_tasks": new_tasks}))
+
+    with running_server(app, server_kind) as (host, port):
+
+        async def main() -> None:
+            # Half of them negotiate permessage-deflate: each compresses for itself.
+            clients = [
+                await connect(f"ws://{host}:{port}/subscribe", compression="deflate" if i % 2 else None, max_size=None)
+                for i in range(CLIENTS)
+            ]
+            deflated = [client.response.headers.get("Sec-WebSocket-Extensions") for client in clients]
+            assert sum(bool(extensions) for extensions in deflated) == CLIENTS // 2
+
+            async def read(client: Any) -> list[str | bytes]:
+                return [await client.recv() for _ in range(BURST)]
+
+            async with connect(f"ws://{host}:{port}/burst") as control:
+                received = await asyncio.gather(*(read(client) for client in clients))
+                report = json.loads(await control.recv())
+            expected = [burst_message(i) for i in range(BURST)]
+            for messages in received:
+                assert messages == expected
+            assert report["counts"] == [CLIENTS] * BURST
+            if server_kind == "asgiws":
+                assert report["new_tasks"] == 0  # the fast path: written to each transport, no task
+            else:
+                assert report["new_tasks"] <= CLIENTS  # at most one per connection, not one per message
+            await asyncio.gather(*(client.close() for client in clients))
+
+        run(main(), timeout=60)
+
+
+PAYLOAD = b"\xab" * (256 * 1024)
+STALL_TIMEOUT = 0.3
+
+
+def test_a_client_that_never_reads_is_closed_and_the_others_get_everything(server_kind: str) -> None:
+    app, subscribers = subscribers_app()
+    acks: list[asyncio.Queue[None]] = []
+
+    @app.websocket("/fast")
+    async def fast(websocket: WebSocket) -> None:
+        acks.append(asyncio.Queue())
+        subscribers.append(websocket)
+        try:
+            async for _ in websocket:
+                acks[0].put_nowait(None)
         finally:
             subscribers.remove(websocket)
 
     @app.websocket("/publish")
     async def publish(websocket: WebSocket) -> None:
-        state["acks"] = asyncio.Queue()
-        expected = int(await websocket.recv())  # type: ignore[arg-type]
-        while len(subscribers) < expected:
+        await wait_for(lambda: len(subscribers) == 2)
+        counts: list[int] = []
+        # Until the slow one has been left out for a while (bounded: 600 x 10 ms at least).
+        for i in range(600):
+            counts.append(broadcast(subscribers, i.to_bytes(4, "big") + PAYLOAD, stall_timeout=STALL_TIMEOUT))
+            await acks[0].get()  # the fast one has it all
+            if counts[-10:] == [1] * 10:
+                break
             await asyncio.sleep(0.01)
-        counts = []
-        for i in range(MESSAGES):
-            counts.append(broadcast(subscribers, i.to_bytes(4, "big") + PAYLOAD, max_pending=2))
-            # The fast subscriber acknowledges each message; the slow one never reads.
-            await state["acks"].get()
+        broadcast(subscribers, b"end")
         await websocket.send(json.dumps(counts))
 
-    return app
+    with running_server(app, server_kind) as (host, port):
 
-
-def test_slow_client_does_not_hold_up_the_others(server_kind: str) -> None:
-    with running_server(make_app(), server_kind) as (host, port):
-        base = f"ws://{host}:{port}"
-
-        async def client() -> None:
-            # The slow client: a tiny receive buffer, and it never reads.
+        async def main() -> None:
+            # The slow client: a tiny receive buffer, and it does not read.
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.connect((host, port))
-            slow = await connect(f"{base}/subscribe", sock=sock, compression=None, max_size=None)
-            publisher = await connect(f"{base}/publish")
-            # Without the slow client paused in the middle of all this, the test proves nothing.
+            slow = await connect(f"ws://{host}:{port}/subscribe", sock=sock, compression=None, max_size=None)
             slow.transport.pause_reading()
-            async with connect(f"{base}/subscribe", compression=None, max_size=None) as fast:
-                await publisher.send("2")
-                received = []
-                for _ in range(MESSAGES):
-                    message = await fast.recv()
-                    received.append(int.from_bytes(message[:4], "big"))
-                    assert message[4:] == PAYLOAD
-                    await fast.send("ack")
-                counts = json.loads(await publisher.recv())
-            slow.transport.abort()
-            await publisher.close()
-            assert received == list(range(MESSAGES))
-            # Every message went to both at first; then the slow one, still busy, was skipped.
-            assert counts[0] == 2 and min(counts) == 1 and len(counts) == MESSAGES
+            fast = await connect(f"ws://{host}:{port}/fast", compression=None, max_size=None)
+            publisher = await connect(f"ws://{host}:{port}/publish")
+            received = []
+            while (message := await fast.recv()) != b"end":
+                received.append(int.from_bytes(message[:4], "big"))
+                assert message[4:] == PAYLOAD
+                await fast.send("ack")
+            counts = json.loads(await publisher.recv())
+            assert received == list(range(len(counts)))  # the fast one got every message, in order
+            assert counts[0] == 2 and counts[-1] == 1
+            dropped = counts.index(1)
+            assert counts[dropped:] == [1] * (len(counts) - dropped)  # left out once, for good
+            # The slow one, reading again: what was sent to it, in order, then the close.
+            slow.transport.resume_reading()
+            got = []
+            with pytest.raises(ClientConnectionClosed) as closed:
+                while True:
+                    got.append(int.from_bytes((await slow.recv())[:4], "big"))
+            assert got == list(range(len(got))) and len(got) <= dropped
+            assert closed.value.rcvd is not None
+            assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (STALLED_CLOSE_CODE, "too slow")
+            await asyncio.gather(fast.close(), publisher.close())
 
-        run(client(), timeout=30)
+        run(main(), timeout=60)
 
 
-def test_broadcast_skips_closed_connections_and_full_outboxes() -> None:
-    sent: list[tuple[int, Any]] = []
+def test_closed_connections_are_skipped(server_kind: str) -> None:
+    app = App()
+    members: list[WebSocket] = []
 
+    @app.websocket("/member")
+    async def member(websocket: WebSocket) -> None:
+        members.append(websocket)  # and never removed
+        async for _ in websocket:
+            pass
+
+    @app.websocket("/publish")
+    async def publish(websocket: WebSocket) -> None:
+        await wait_for(lambda: len(members) == 3 and sum(m.open for m in members) == 2)
+        await websocket.send(str(broadcast(members, "after")))
+
+    with running_server(app, server_kind) as (host, port):
+
+        async def main() -> None:
+            clients = [await connect(f"ws://{host}:{port}/member") for _ in range(3)]
+            await clients[1].close()
+            async with connect(f"ws://{host}:{port}/publish") as publisher:
+                assert await publisher.recv() == "2"
+            assert [await clients[0].recv(), await clients[2].recv()] == ["after", "after"]
+            await asyncio.gather(clients[0].close(), clients[2].close())
+
+        run(main())
+
+
+# -- The ASGI path in process: any connection with `open` and `send()` --------------------
+
+
+class Peer:
+    """A connection whose send() waits while `gate` is clear, as a server's send does for a full buffer."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.received: list[str | bytes] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def send(self, message: str | bytes) -> None:
+        await self.gate.wait()
+        self.received.append(message)
+
+
+class ClosablePeer(Peer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed_with: tuple[int, str] | None = None
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed_with = (code, reason)
+        self.open = False
+
+
+def test_a_send_waiting_past_the_stall_timeout_closes_the_connection() -> None:
     async def main() -> None:
-        gate = asyncio.Event()
-
-        def make(index: int, blocked: bool) -> WebSocket:
-            async def receive() -> dict[str, Any]:
-                return {"type": "websocket.connect"}
-
-            async def send(message: dict[str, Any]) -> None:
-                if message["type"] == "websocket.send" and blocked:
-                    await gate.wait()
-                sent.append((index, message.get("text")))
-
-            return WebSocket({"type": "websocket", "path": "/", "headers": []}, receive, send)
-
-        fast, busy, closed = make(0, False), make(1, True), make(2, False)
-        for ws in (fast, busy, closed):
-            await ws.accept()
-        await closed.close()
-        assert broadcast([fast, busy, closed], "one", max_pending=1) == 2
-        await asyncio.sleep(0.01)  # busy is now stuck sending "one"
-        assert broadcast([fast, busy, closed], "two", max_pending=1) == 2  # waits in busy's outbox
+        healthy, stuck = ClosablePeer(), ClosablePeer()
+        stuck.gate.clear()
+        assert broadcast([healthy, stuck], "one", stall_timeout=0.05) == 2
+        assert broadcast([healthy, stuck], "two", stall_timeout=0.05) == 2  # a burst is no stall
+        await asyncio.sleep(0.1)
+        assert broadcast([healthy, stuck], "three", stall_timeout=0.05) == 1
+        await asyncio.sleep(0)
+        assert stuck.closed_with == (STALLED_CLOSE_CODE, "too slow")
+        stuck.gate.set()
+        assert broadcast([healthy, stuck], "four", stall_timeout=0.05) == 1  # closed: skipped
         await asyncio.sleep(0.01)
-        assert broadcast([fast, busy, closed], "three", max_pending=1) == 1  # busy's outbox is full
-        gate.set()
-        await asyncio.sleep(0.01)
-        assert broadcast([fast, busy, closed], "four", max_pending=1) == 2
-        await asyncio.sleep(0.01)
+        assert healthy.received == ["one", "two", "three", "four"]
+        assert stuck.received == []
 
     asyncio.run(asyncio.wait_for(main(), 10))
-    assert [text for i, text in sent if i == 0 and text] == ["one", "two", "three", "four"]
-    assert [text for i, text in sent if i == 1 and text] == ["one", "two", "four"]
-    assert not [text for i, text in sent if i == 2 and text]
 
 
-def test_a_burst_reaches_a_healthy_client_whole_and_in_order() -> None:
-    """Many broadcasts without yielding in between (messages already queued by the server) lose nothing."""
-    received: list[str] = []
-
+def test_a_stalled_connection_without_close_is_skipped_until_it_takes_messages_again() -> None:
     async def main() -> None:
-        async def receive() -> dict[str, Any]:
-            return {"type": "websocket.connect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "websocket.send":
-                received.append(message["text"])
-                await asyncio.sleep(0)
-
-        ws = WebSocket({"type": "websocket", "path": "/", "headers": []}, receive, send)
-        await ws.accept()
-        for i in range(20):
-            assert broadcast([ws], str(i)) == 1
-        await asyncio.sleep(0.05)
+        peer = Peer()
+        peer.gate.clear()
+        assert broadcast([peer], "one", stall_timeout=0.05) == 1
+        await asyncio.sleep(0.1)
+        assert broadcast([peer], "two", stall_timeout=0.05) == 0  # stalled: "one" and "two" dropped
+        peer.gate.set()
+        assert broadcast([peer], "three", stall_timeout=0.05) == 1
+        await asyncio.sleep(0.01)
+        assert peer.received == ["three"]
 
     asyncio.run(asyncio.wait_for(main(), 10))
-    assert received == [str(i) for i in range(20)]
 
 
 def test_broadcast_rejects_other_types() -> None:
@@ -146,19 +259,11 @@ def test_broadcast_rejects_other_types() -> None:
 
 
 def test_broadcast_takes_any_connection_with_open_and_send() -> None:
-    class Client:
-        open = True
-
-        def __init__(self) -> None:
-            self.received: list[str | bytes] = []
-
-        async def send(self, message: str | bytes) -> None:
-            self.received.append(message)
-
-    async def main() -> list[Client]:
-        clients = [Client(), Client()]
-        assert broadcast(clients, b"bin") == 2
+    async def main() -> list[Peer]:
+        peers = [Peer(), Peer()]
+        assert broadcast(peers, b"bin") == 2
+        assert broadcast(peers, bytearray(b"array")) == 2
         await asyncio.sleep(0)
-        return clients
+        return peers
 
-    assert [c.received for c in asyncio.run(main())] == [[b"bin"], [b"bin"]]
+    assert [p.received for p in asyncio.run(main())] == [[b"bin", b"array"], [b"bin", b"array"]]

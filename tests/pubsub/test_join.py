@@ -29,11 +29,11 @@ async def join(url: str) -> ClientConnection:
     return websocket
 
 
-async def chat(senders: list[ClientConnection], members: list[ClientConnection], count: int = 15) -> None:
+async def chat(senders: list[ClientConnection], members: list[ClientConnection], count: int = 500) -> None:
     """Each sender sends `count` messages at once; every member must get all of them, in one order.
 
-    Fewer than 32 in all: join() sends through broadcast(), whose outbox today
-    skips messages beyond 32 pending, even for a healthy client (issue 8, 1b).
+    A burst of 1000 with two senders: join() sends through broadcast(), which
+    never cuts a burst short for a client that reads.
     """
 
     async def send(index: int, websocket: ClientConnection) -> None:
@@ -139,3 +139,28 @@ def test_the_server_keeps_serving_while_redis_is_down(redis_server: RedisServer)
                 await member.close()
 
         run(main(), timeout=20)
+
+
+def test_a_burst_of_publishes_reaches_every_joined_member_whole(redis_server: RedisServer, server_kind: str) -> None:
+    """1000 messages published at once arrive together on the server's feed: one burst for broadcast()."""
+    with running_server(make_app(asgiws.PubSub(redis_server.url)), server_kind, lifespan="on") as (host, port):
+
+        async def main() -> None:
+            members = [await join(f"ws://{host}:{port}/rooms/lobby") for _ in range(3)]
+            async with asgiws.PubSub(redis_server.url) as publisher:
+
+                async def publish(lane: int) -> None:
+                    for i in range(lane, 1000, 8):
+                        await publisher.publish("lobby", f"{i}")
+
+                await asyncio.gather(*(publish(lane) for lane in range(8)))
+
+            async def read(member: ClientConnection) -> list[str | bytes]:
+                return [await member.recv() for _ in range(1000)]
+
+            received = await asyncio.gather(*(read(member) for member in members))
+            assert all(got == received[0] for got in received)  # one order for all, as Redis received them
+            assert sorted(received[0], key=int) == [f"{i}" for i in range(1000)]
+            await asyncio.gather(*(member.close() for member in members))
+
+        run(main(), timeout=30)
