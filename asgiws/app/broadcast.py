@@ -18,11 +18,12 @@ left the server for more than `stall_timeout` seconds (5 by default):
 A broadcast that finds a connection stalled does not send it that message
 or any later one: it closes it with code 1008 (policy violation, reason
 "too slow"), and drops what was still queued for it here. Its client, if
-it reads on, gets what was sent before, then the close frame (so it knows
-it has a gap; with `PubSub` it can reconnect with ``since=offset``); one
-that never reads is dropped at the server's close timeout. A connection
-without ``close()`` is skipped instead, its queue dropped, until it takes
-messages again. Memory is bounded by what is broadcast during
+it reads on, gets what was sent before, in order, then the close frame, so
+it knows that it missed what followed (with `PubSub`, it can reconnect and
+catch up with ``since=offset``); one that never reads is dropped when the
+server's close handshake times out (asgiws: ``ws_close_timeout``, 10 s).
+A connection without ``close()`` is skipped instead, its queue dropped,
+until it takes messages again. Memory is bounded by what is broadcast during
 `stall_timeout`. Connections that are not open are skipped. Use
 ``await ws.send()`` to make the sender wait for each client instead.
 
@@ -30,14 +31,19 @@ How messages travel:
 
 * on asgiws's server, the framework's `WebSocket` offers a fast path (the
   ``asgiws.connection`` scope extension's ``"send_frame"``): the message is
-  framed once per broadcast and that frame is written to every transport
-  at once, with no task and no object per connection. A connection that
-  negotiated permessage-deflate compresses the message itself, with its
-  own context (compressed frames differ per connection);
+  framed once per broadcast and that frame is written to every transport,
+  with no task and nothing allocated per connection (so no garbage
+  collection either): the first message of an event loop turn at once, the
+  rest of a burst at the end of the turn, in one write per connection. A
+  connection that negotiated permessage-deflate compresses the message
+  itself, with its own context (compressed frames differ per connection);
 * anywhere else, through plain ASGI ``send``: each connection has an
   outbox, drained in order by one task that exists only while the outbox
   holds messages (one task per connection per backlog, never one per
-  message); the messages are shared by all outboxes, not copied.
+  message); the messages are shared by all outboxes, not copied. A
+  ``send()`` of the handler's own may then overtake broadcast messages
+  still queued for its connection (on asgiws's server, everything leaves
+  in the order it was made).
 
 It is a plain function, like websockets' ``broadcast``: call it from async
 code or from a callback, in the thread running the event loop.

@@ -97,6 +97,33 @@ def test_a_burst_reaches_every_healthy_client_whole_and_in_order(server_kind: st
         run(main(), timeout=60)
 
 
+@pytest.mark.parametrize("compression", ["deflate", None])
+def test_broadcast_and_send_keep_their_order_on_asgiws(compression: str | None) -> None:
+    """On asgiws's server, broadcast frames and the handler's own sends leave in the order they were made."""
+    app = App()
+
+    @app.websocket("/")
+    async def mixed(websocket: WebSocket) -> None:
+        for round in range(3):
+            broadcast([websocket], f"{round}.1")
+            broadcast([websocket], f"{round}.2".encode())  # held back until the end of the loop turn
+            await websocket.send(f"{round}.3")
+            broadcast([websocket], f"{round}.4")
+            await asyncio.sleep(0)
+        await websocket.recv()
+
+    with running_server(app, "asgiws") as (host, port):
+
+        async def main() -> None:
+            async with connect(f"ws://{host}:{port}/", compression=compression) as client:
+                assert bool(client.response.headers.get("Sec-WebSocket-Extensions")) == bool(compression)
+                received = [await client.recv() for _ in range(12)]
+                expected = [f"{r}.{i}" for r in range(3) for i in range(1, 5)]
+                assert received == [m.encode() if m.endswith(".2") else m for m in expected]
+
+        run(main())
+
+
 PAYLOAD = b"\xab" * (256 * 1024)
 STALL_TIMEOUT = 0.3
 
