@@ -8,7 +8,8 @@ use it (the protocol core speaks bytes and events, not ASGI).
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 __all__ = ["Scope", "Message", "Receive", "Send", "ASGIApp"]
 
