@@ -481,6 +481,7 @@ class RequestResponseCycle:
 
     @property
     def response_started(self) -> bool:
+        """Whether a response head went out (or waits in `head_pending`): too late for a 500."""
         return self.response is not _START and self.response is not _CONTINUE_OWED
 
     async def run_asgi(self, app: ASGIApp) -> None:
