@@ -91,3 +91,12 @@ def test_connection_layer_stands_on_the_protocol_core_alone():
 
 def test_client_imports_only_the_protocol_core_and_the_connection_layer():
     assert imported_layers("asgiws.client", import_graph()) == {"protocol", "connection"}
+
+
+def test_asgi_types_stand_alone_and_the_protocol_core_speaks_no_asgi():
+    graph = import_graph()
+    # Every layer may use the ASGI aliases because they import nothing of asgiws ...
+    assert graph["asgiws.types"] == set()
+    assert "asgiws.types" in graph["asgiws.app.requests"] and "asgiws.types" in graph["asgiws.server.http"]
+    # ... but the sans-I/O core deals in bytes and events, not ASGI.
+    assert not [name for name in graph if name.startswith("asgiws.protocol") and "asgiws.types" in graph[name]]
