@@ -702,6 +702,39 @@ def test_app_that_never_receives_stops_the_server_reading(server_kind: str) -> N
     assert sent < 100_000_000
 
 
+def test_pings_from_a_peer_that_never_reads_stop_the_server_reading() -> None:
+    """A ping flood with nothing read: the pongs wait in a bounded buffer, none is lost once the peer reads."""
+    ping = frame(0x9, b"p" * 125, mask_key=b"\x00\x00\x00\x00")
+    chunk = ping * 8192
+    pong_size = 2 + 125
+    limit = 64 * 2**20
+    with running_server(echo_app, "asgiws") as (host, port):
+        client = RawClient(host, port)
+        client.sock.setblocking(False)
+        sent = 0
+        blocked = False
+        while sent < limit:
+            try:
+                sent += client.sock.send(memoryview(chunk)[sent % len(chunk) :])
+            except BlockingIOError:
+                # Not writable for a while: the server stopped reading this socket.
+                _, writable, _ = select.select([], [client.sock], [], 0.5)
+                if not writable:
+                    blocked = True
+                    break
+        assert blocked and sent < limit
+        # Once the client reads, the server reads again and answers every ping it got whole.
+        client.sock.settimeout(TIMEOUT)
+        expected = sent // len(ping) * pong_size
+        received = len(client.buffer)
+        while received < expected:
+            data = client.sock.recv(1 << 20)
+            assert data, "the server closed the connection"
+            received += len(data)
+        assert received == expected
+        client.close()
+
+
 # -- Graceful shutdown --------------------------------------------------------------------------
 
 
