@@ -222,6 +222,12 @@ class Settings:
         "seconds to receive a full request head, from connection or previous response (none: forever)",
         min=0,
     )
+    timeout_request_body: float | None = setting(
+        30,
+        Group.HTTP,
+        "seconds without a byte of the request body while the app waits for it (408; none: forever)",
+        min=0,
+    )
     proxy_headers: bool = setting(True, Group.HTTP, "trust X-Forwarded-For/-Proto from --forwarded-allow-ips")
     forwarded_allow_ips: list[str] | str | None = setting(
         None,
