@@ -261,7 +261,8 @@ _EXPECT = b"expect"
 _UPGRADE = b"upgrade"
 _HOST = b"host"
 # The fields recorded in `Request.special_fields`: those above, and what the
-# WebSocket opening handshake reads (RFC 6455 section 4.2.1).
+# WebSocket opening handshake reads (RFC 6455 section 4.2.1; Origin for the
+# server's `ws_origins`).
 _SPECIAL = frozenset(
     (
         _CONTENT_LENGTH,
@@ -274,6 +275,7 @@ _SPECIAL = frozenset(
         b"sec-websocket-version",
         b"sec-websocket-protocol",
         b"sec-websocket-extensions",
+        b"origin",
     )
 )
 
@@ -633,11 +635,14 @@ _STATUS_LINES: dict[tuple[int, str], bytes] = {}
 
 
 def status_line(status: int, http_version: str = "1.1") -> bytes:
-    """``HTTP/1.1 200 OK\\r\\n``, with the reason phrase from http.HTTPStatus; cached."""
+    """``HTTP/1.1 200 OK\\r\\n``, with the reason phrase from http.HTTPStatus; cached.
+
+    Raises InvalidResponse for a status that is not an int of `grammar.STATUS_CODES`.
+    """
     key = (status, http_version)
     line = _STATUS_LINES.get(key)
     if line is None:
-        if type(status) is not int or not 100 <= status <= 999:
+        if type(status) is not int or status not in grammar.STATUS_CODES:
             raise InvalidResponse(f"invalid status code {status!r}")
         try:
             reason = HTTPStatus(status).phrase.encode("ascii")

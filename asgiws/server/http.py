@@ -301,15 +301,16 @@ class HTTPProtocol(asyncio.Protocol):
     def _upgrade_websocket(self, request: Request, path: str, raw_path: bytes, query_string: bytes) -> None:
         """Hand the connection over to the WebSocket protocol, with the bytes read past the head.
 
-        The handshake is validated here, once, from what the parser recorded;
-        the WebSocket protocol answers it (or refuses it) for the app.
+        The handshake is validated here, once, from what the parser recorded
+        (its Origin against `ws_origins` too); the WebSocket protocol answers
+        it (or refuses it, before the app runs) for the app.
         """
         self.parser.next_event()  # the empty body's EndOfMessage
         trailing_data = self.parser.take_trailing_data()
         handshake: UpgradeRequest | None = None
         refusal: HandshakeError | None = None
         try:
-            handshake = parse_upgrade_request(request)
+            handshake = parse_upgrade_request(request, self.config.encoded_origins)
         except HandshakeError as exc:
             refusal = exc
         scope = {

@@ -272,6 +272,13 @@ class Settings:
     ws_close_timeout: float | None = setting(
         limits.CLOSE_TIMEOUT, Group.WEBSOCKET, "seconds to wait for the closing handshake (none: forever)", min=0
     )
+    ws_origins: list[str | None] | str | None = setting(
+        None,
+        Group.WEBSOCKET,
+        'comma-separated origins allowed to open a WebSocket, e.g. "https://a.example" '
+        "(403 for any other Origin, or none; none: no check)",
+        metavar="ORIGINS",
+    )
     ws_per_message_deflate: bool = setting(
         True,
         Group.WEBSOCKET,
