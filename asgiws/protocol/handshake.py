@@ -145,9 +145,9 @@ def _as_bytes(text: bytes | str) -> bytes:
 def _header_line(name: bytes, value: bytes) -> bytes:
     """One `name: value` line; InvalidAccept if the name is not a token or the value not a field value."""
     if TOKEN_RE.fullmatch(name) is None:
-        raise InvalidAccept(f"invalid header name {name!r}")
+        raise InvalidAccept(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
     if FIELD_VALUE_RE.fullmatch(value) is None:
-        raise InvalidAccept(f"invalid value for header {name!r}")
+        raise InvalidAccept(f"invalid value for header {name!r}: CR, LF, NUL or another control character")
     return name + b": " + value + b"\r\n"
 
 

@@ -643,7 +643,7 @@ def status_line(status: int, http_version: str = "1.1") -> bytes:
     line = _STATUS_LINES.get(key)
     if line is None:
         if type(status) is not int or status not in grammar.STATUS_CODES:
-            raise InvalidResponse(f"invalid status code {status!r}")
+            raise InvalidResponse(f"invalid status code {status!r}: an int from 100 to 599 (RFC 9110 section 15)")
         try:
             reason = HTTPStatus(status).phrase.encode("ascii")
         except ValueError:
@@ -701,9 +701,9 @@ class ResponseWriter:
         try:
             for name, value in headers:
                 if _match_token(name) is None:
-                    raise InvalidResponse(f"invalid header name {name!r}")
+                    raise InvalidResponse(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
                 if _match_field_value(value) is None:
-                    raise InvalidResponse(f"invalid value for header {name!r}")
+                    raise InvalidResponse(f"invalid value for header {name!r}: CR, LF, NUL or another control character")
                 lower = name.lower()
                 if lower == b"content-length":
                     if _match_content_length(value.strip(b" \t")) is None:

@@ -114,6 +114,7 @@ class Listener:
         self.ssl = ssl
         self.backlog = backlog
         self.shortage = shortage
+        self._batch = max(backlog, 1)  # connections accepted per wake-up, at most
         self._retry: asyncio.TimerHandle | None = None
         self._serving = False
         self._closed = False
@@ -159,7 +160,7 @@ class Listener:
     def _accept(self) -> None:
         """Accept what the backlog holds (at most `backlog` connections per wake-up)."""
         sock = self.sock
-        for _ in range(self.backlog):
+        for _ in range(self._batch):
             try:
                 conn, _ = sock.accept()
             except (BlockingIOError, InterruptedError):

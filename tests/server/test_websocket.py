@@ -911,6 +911,19 @@ def test_denial_response_with_invalid_header_is_500(server_kind: str, request: p
         assert client.status == 500
 
 
+def refused_handshake(host: str, port: int) -> bytes:
+    """All the server sends back to a valid handshake request, up to its closing the connection."""
+    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        sock.sendall(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        response = b""
+        while chunk := sock.recv(4096):
+            response += chunk
+    return response
+
+
 @pytest.mark.parametrize(
     "start",
     [
@@ -935,17 +948,8 @@ def test_a_handshake_answer_that_cannot_be_sent_raises_to_the_app_and_is_a_500(s
         errors.put(None)
         await send({"type": "websocket.http.response.body", "body": b"stolen"})
 
-    with (
-        running_server(app, "asgiws", log_level="critical") as (host, port),
-        socket.create_connection((host, port), timeout=TIMEOUT) as sock,
-    ):
-        sock.sendall(
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        response = b""
-        while chunk := sock.recv(4096):
-            response += chunk
+    with running_server(app, "asgiws", log_level="critical") as (host, port):
+        response = refused_handshake(host, port)
     assert isinstance(get(errors), ValueError)
     assert response.startswith(b"HTTP/1.1 500 ")
     assert b"stolen" not in response
@@ -960,14 +964,7 @@ def test_invalid_denial_status_is_answered_with_the_servers_own_500(server_kind:
 
     with running_server(app, server_kind) as (host, port):
         http = httpx.get(f"http://{host}:{port}/", timeout=TIMEOUT)
-        with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
-            sock.sendall(
-                b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            )
-            response = b""
-            while chunk := sock.recv(4096):
-                response += chunk
+        response = refused_handshake(host, port)
     head, _, body = response.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 500 ")
     assert http.status_code == 500
