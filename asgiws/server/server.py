@@ -234,16 +234,8 @@ def run_in_new_loop(main: Callable[[], Coroutine[Any, Any, T]], loop: str) -> T:
 
     `Server.run()` serves this way; so does `asgiws.testing.LiveServer`, in its own thread.
     """
-    factory = loop_factory(loop)
-    if sys.version_info >= (3, 11):
-        with asyncio.Runner(loop_factory=factory) as runner:
-            return runner.run(main())
-    new_loop = factory() if factory is not None else asyncio.new_event_loop()  # Python 3.10
-    asyncio.set_event_loop(new_loop)
-    try:
-        return new_loop.run_until_complete(main())
-    finally:
-        new_loop.close()
+    with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
+        return runner.run(main())
 
 
 def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
