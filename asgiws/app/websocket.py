@@ -316,5 +316,5 @@ def websocket_app(
                     await send({"type": "lifespan.shutdown.complete"})
                     return
 
-    app.handler = handler  # type: ignore[attr-defined]
+    app.handler = handler  # type: ignore[attr-defined]  # kept on the app, for introspection
     return app
