@@ -133,7 +133,7 @@ class ClientConnection(Connection[str | bytes | None]):
     # -- asyncio.Protocol ------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._attach(transport)  # type: ignore[arg-type]
+        self._attach(transport)  # type: ignore[arg-type]  # a stream protocol's is a Transport
         self.transport.set_write_buffer_limits(high=self.write_limit)
         assert self.handshake is not None
         self.transport.write(self.handshake.request)

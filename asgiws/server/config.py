@@ -146,7 +146,7 @@ class Config(Settings):
         if interface == "auto":
             interface = "asgi3" if is_asgi3(app) else "asgi2"
         if interface == "asgi2":
-            app = double_to_single_callable(app)
+            app = double_to_single_callable(app)  # type: ignore[no-untyped-call]  # asgiref leaves it unannotated
         if self.proxy_headers:
             from .proxy_headers import ProxyHeadersMiddleware
 
