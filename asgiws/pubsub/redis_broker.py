@@ -217,7 +217,7 @@ class RedisBroker(Broker):
         delays = backoff()
         broken = False
         while True:
-            connection = self._subscriber_pool.make_connection()
+            connection = self._subscriber_pool.make_connection()  # type: ignore[no-untyped-call]  # unannotated in redis
             try:
                 await connection.connect()
             except UNAVAILABLE as exc:

@@ -29,7 +29,7 @@ from typing import Any, AsyncIterator
 
 import httpx
 
-from ..types import ASGIApp, Message
+from ..types import ASGIApp, Message, Scope
 from .scope import request_scope
 
 __all__ = ["ASGITransport", "ClientDisconnected"]
@@ -90,12 +90,13 @@ class ASGITransport(httpx.AsyncBaseTransport):
 class Exchange:
     """One request and its response between the client and a running app."""
 
-    def __init__(self, app: ASGIApp, scope: dict[str, Any], request: httpx.Request, raise_app_exceptions: bool) -> None:
+    def __init__(self, app: ASGIApp, scope: Scope, request: httpx.Request, raise_app_exceptions: bool) -> None:
         self.request = request
         self.raise_app_exceptions = raise_app_exceptions
         timeout = request.extensions.get("timeout", {})
         self.read_timeout: float | None = timeout.get("read")
-        self._body = aiter(request.stream)  # type: ignore[arg-type]
+        assert isinstance(request.stream, httpx.AsyncByteStream)  # an async transport's requests stream async
+        self._body = aiter(request.stream)
         self._next_chunk: bytes | None = None
         self._request_complete = False
         self._head: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = asyncio.get_running_loop().create_future()
@@ -108,7 +109,7 @@ class Exchange:
 
     # -- the app's side -------------------------------------------------------
 
-    async def _run(self, app: ASGIApp, scope: dict[str, Any]) -> None:
+    async def _run(self, app: ASGIApp, scope: Scope) -> None:
         try:
             await app(scope, self.receive, self.send)
         except BaseException as exc:
