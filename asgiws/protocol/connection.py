@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import codecs
 import enum
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import limits
 from .errors import (

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import zlib
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from . import limits
 from .errors import HandshakeError, MessageTooBig, WebSocketProtocolError
@@ -70,7 +70,8 @@ class ExtensionOffer:
 _TOKEN_RE = re.compile(TOKEN)
 _NAME_RE = re.compile(OWS + "(" + TOKEN + ")" + OWS)
 _PARAM_RE = re.compile(
-    OWS + ";" + OWS + "(" + TOKEN + ")" + OWS + "(?:=" + OWS + "(?:(" + TOKEN + ")|(" + QUOTED_STRING + "))" + OWS + ")?"
+    OWS + ";" + OWS + "(" + TOKEN + ")" + OWS
+    + "(?:=" + OWS + "(?:(" + TOKEN + ")|(" + QUOTED_STRING + "))" + OWS + ")?"
 )
 
 
