@@ -11,7 +11,8 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..types import ASGIApp, Receive, Scope, Send
 from .routing import AnyRoute, Mount, Route, Router, WebSocketRoute

@@ -9,7 +9,8 @@ a handler that never looks at its headers never pays for decoding them.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from ..protocol.headers import Headers

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Callable, Protocol, cast
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
 import parse
 
@@ -143,7 +144,10 @@ class PathPattern:
         m = self._regex.match(path)
         if m is None:
             return None
-        return {name: m.group(group) if convert is None else convert(m.group(group), m) for name, group, convert in self._fields}
+        return {
+            name: m.group(group) if convert is None else convert(m.group(group), m)
+            for name, group, convert in self._fields
+        }
 
     def __repr__(self) -> str:
         return f"PathPattern({self.path!r})"
@@ -181,6 +185,6 @@ def _fast_path(parser: parse.Parser | None) -> tuple[re.Pattern[str] | None, tup
         )
     except AttributeError:
         return None, ()
-    if len(fields) != len(set(name for name, _, _ in fields)):
+    if len(fields) != len({name for name, _, _ in fields}):
         return None, ()
     return regex, fields

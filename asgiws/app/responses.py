@@ -12,9 +12,10 @@ import functools
 import json
 import os
 import stat
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from email.utils import formatdate
 from mimetypes import guess_type
-from typing import Any, AsyncIterable, Iterable, Iterator, Literal, Mapping
+from typing import Any, Literal
 from urllib.parse import quote
 
 from ..types import Receive, Scope, Send
