@@ -13,7 +13,8 @@ import inspect
 import os
 import ssl
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from asgiref.compatibility import double_to_single_callable
 

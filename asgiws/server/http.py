@@ -30,6 +30,7 @@ import logging
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from ..connection.flow_control import FlowControl
 from ..protocol.errors import HandshakeError, HTTPError
 from ..protocol.handshake import UpgradeRequest, parse_upgrade_request
 from ..protocol.http11 import (
@@ -37,14 +38,13 @@ from ..protocol.http11 import (
     NEED_DATA,
     Data,
     EndOfMessage,
-    error_body,
     InvalidResponse,
     Request,
     RequestParser,
     ResponseWriter,
+    error_body,
     status_line,
 )
-from ..connection.flow_control import FlowControl
 from ..types import ASGIApp, Message, Receive, Scope, Send
 from .config import Config
 from .cycle_state import (
@@ -65,7 +65,8 @@ access_logger = logging.getLogger("asgiws.access")
 HIGH_WATER_LIMIT = 65536
 
 # The cycle's states as module names, for the per-request code (a global load each).
-_BODY, _RECEIVED, _DELIVERED, _GONE = RequestState.BODY, RequestState.RECEIVED, RequestState.DELIVERED, RequestState.GONE
+_BODY, _RECEIVED = RequestState.BODY, RequestState.RECEIVED
+_DELIVERED, _GONE = RequestState.DELIVERED, RequestState.GONE
 _CONTINUE_OWED, _START = ResponseState.CONTINUE_OWED, ResponseState.START
 _SENDING, _COMPLETE = ResponseState.BODY, ResponseState.COMPLETE
 # The moves every request takes, each from a state the code taking it has

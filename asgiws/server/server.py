@@ -24,7 +24,8 @@ import os
 import signal
 import socket
 import sys
-from typing import Any, Callable, Coroutine, Iterator, TypeVar
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 from .config import Config
 from .errors import StartupFailed
@@ -166,7 +167,7 @@ class Server:
         timeout = self.config.timeout_graceful_shutdown
         try:
             await asyncio.wait_for(self._wait_connections_closed(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             logger.error(
                 "Cancel %d running task(s), timeout graceful shutdown exceeded", len(state.tasks)
             )
