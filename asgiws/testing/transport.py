@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
@@ -180,7 +181,7 @@ class Exchange:
         waiting = asyncio.ensure_future(self._wait_head())
         try:
             await asyncio.wait_for(waiting, self.read_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise httpx.ReadTimeout("the app sent no response head in time", request=self.request) from None
         if self._head.done():
             return self._head.result()
@@ -203,7 +204,7 @@ class Exchange:
         while True:
             try:
                 chunk = await asyncio.wait_for(self.chunks.get(), self.read_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise httpx.ReadTimeout("the app sent no more of the body in time", request=self.request) from None
             if chunk is _END:
                 break

@@ -36,7 +36,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from typing import Any, AsyncIterator, Final, Generator
+from collections.abc import AsyncIterator, Generator
+from typing import Any, Final
 
 from ..app.datastructures import Headers
 from ..protocol.errors import ConnectionClosed, InvalidStatus, connection_closed
