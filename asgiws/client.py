@@ -39,7 +39,8 @@ import asyncio
 import base64
 import ssl as ssl_module
 import urllib.parse
-from typing import Any, AsyncIterator, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
+from typing import Any
 
 from .connection import Connection
 from .protocol import limits
