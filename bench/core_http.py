@@ -78,7 +78,7 @@ def bench_http_response(seconds: float) -> float:
 
 def bench_httptools_parse(seconds: float) -> float:
     """The same with httptools (C, what uvicorn uses), with uvicorn-like callbacks: the reference."""
-    import httptools  # noqa: PLC0415 (optional, only for comparison)
+    import httptools
 
     class Callbacks:
         def __init__(self) -> None:
