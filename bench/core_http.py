@@ -121,7 +121,7 @@ if __name__ == "__main__":
     # Best of three interleaved rounds: the machine is shared, the best round is the least disturbed.
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
     try:
-        import httptools  # noqa: F401
+        import httptools  # noqa: F401 (only asks whether it is installed)
     except ImportError:
         benches = [("parse browser GET", bench_http_parse), ("frame 200 response", bench_http_response)]
     else:
