@@ -161,7 +161,7 @@ class Config(Settings):
         password: Callable[[], str] | None = None
         if self.ssl_keyfile_password:
             secret = self.ssl_keyfile_password
-            password = lambda: secret  # noqa: E731
+            password = lambda: secret  # noqa: E731 (load_cert_chain wants a callable)
         assert self.ssl_certfile is not None, "ssl_certfile is required for TLS"
         context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile, password)
         context.verify_mode = ssl.VerifyMode(self.ssl_cert_reqs)
