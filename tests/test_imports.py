@@ -51,9 +51,9 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     def visit(name: str, path: list[str]) -> None:
         state[name] = "open"
         for target in sorted(graph[name]):
-            trail = path + [name]
+            trail = [*path, name]
             if state.get(target) == "open":
-                found.append(trail[trail.index(target) :] + [target])
+                found.append([*trail[trail.index(target) :], target])
             elif target not in state:
                 visit(target, trail)
         state[name] = "done"

@@ -13,7 +13,8 @@ import inspect
 import os
 import ssl
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from asgiref.compatibility import double_to_single_callable
 
@@ -146,7 +147,7 @@ class Config(Settings):
         if interface == "auto":
             interface = "asgi3" if is_asgi3(app) else "asgi2"
         if interface == "asgi2":
-            app = double_to_single_callable(app)
+            app = double_to_single_callable(app)  # type: ignore[no-untyped-call]  # asgiref leaves it unannotated
         if self.proxy_headers:
             from .proxy_headers import ProxyHeadersMiddleware
 
@@ -160,7 +161,7 @@ class Config(Settings):
         password: Callable[[], str] | None = None
         if self.ssl_keyfile_password:
             secret = self.ssl_keyfile_password
-            password = lambda: secret  # noqa: E731
+            password = lambda: secret  # noqa: E731 (load_cert_chain wants a callable)
         assert self.ssl_certfile is not None, "ssl_certfile is required for TLS"
         context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile, password)
         context.verify_mode = ssl.VerifyMode(self.ssl_cert_reqs)

@@ -24,7 +24,8 @@ import os
 import signal
 import socket
 import sys
-from typing import Any, Callable, Coroutine, Iterator, TypeVar
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 from .config import Config
 from .errors import StartupFailed
@@ -166,7 +167,7 @@ class Server:
         timeout = self.config.timeout_graceful_shutdown
         try:
             await asyncio.wait_for(self._wait_connections_closed(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             logger.error(
                 "Cancel %d running task(s), timeout graceful shutdown exceeded", len(state.tasks)
             )
@@ -234,16 +235,8 @@ def run_in_new_loop(main: Callable[[], Coroutine[Any, Any, T]], loop: str) -> T:
 
     `Server.run()` serves this way; so does `asgiws.testing.LiveServer`, in its own thread.
     """
-    factory = loop_factory(loop)
-    if sys.version_info >= (3, 11):
-        with asyncio.Runner(loop_factory=factory) as runner:
-            return runner.run(main())
-    new_loop = factory() if factory is not None else asyncio.new_event_loop()  # Python 3.10
-    asyncio.set_event_loop(new_loop)
-    try:
-        return new_loop.run_until_complete(main())
-    finally:
-        new_loop.close()
+    with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
+        return runner.run(main())
 
 
 def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:

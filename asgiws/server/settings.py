@@ -34,7 +34,8 @@ import os
 import ssl
 import types
 import typing
-from typing import Any, Callable, Literal, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from ..protocol import limits
 from .logs import LOG_LEVELS
@@ -374,7 +375,9 @@ class Row(Setting):
                 raise InvalidSetting(self.name, "may not be None")
             return
         classes = self.classes
-        if classes is not None and (not isinstance(value, classes) or isinstance(value, bool) and bool not in classes):
+        if classes is not None and (
+            not isinstance(value, classes) or (isinstance(value, bool) and bool not in classes)
+        ):
             raise InvalidSetting(self.name, f"must be {self.describe_type()}, got {value!r}")
         if self.choices and isinstance(value, str) and value not in self.choices:
             raise InvalidSetting(self.name, f"must be one of {', '.join(self.choices)}, got {value!r}")

@@ -16,8 +16,9 @@ import asyncio
 import contextlib
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any, Callable
+from typing import Any
 
 #: The signals that stop a server.
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -47,6 +47,7 @@ from ..protocol.connection import Side, State, WebSocketConnection
 from ..protocol.deflate import DeflateSettings
 from ..protocol.errors import ConnectionClosed, HandshakeError, connection_closed
 from ..protocol.handshake import UpgradeRequest, accept_response, reject_response
+from ..types import Message
 
 error_logger = logging.getLogger("asgiws.error")
 access_logger = logging.getLogger("asgiws.access")
@@ -189,7 +190,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
 
     # -- ASGI send -----------------------------------------------------------------
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: Message) -> None:
         """Handle one ASGI message from the app; raises ConnectionClosed once closed."""
         kind = message["type"]
         conn = self.conn

@@ -1,4 +1,7 @@
-"""The `asgiws` command line: --help documents the options; a bad app path is one line, a module that raises its traceback."""
+"""The `asgiws` command line: --help documents the options.
+
+A bad app path is one line; a module that raises, its traceback.
+"""
 
 from __future__ import annotations
 

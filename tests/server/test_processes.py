@@ -35,7 +35,9 @@ class ServerProcess:
         command = [sys.executable, "-m", "asgiws", "process_app:app", "--app-dir", str(tmp_path), *args]
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, **popen)
         self.lines: queue.Queue[str] = queue.Queue()
-        self.reader = threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stderr], daemon=True)
+        self.reader = threading.Thread(
+            target=lambda: [self.lines.put(line) for line in self.process.stderr], daemon=True
+        )
         self.reader.start()
         self.log: list[str] = []
 
