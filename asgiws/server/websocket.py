@@ -492,9 +492,9 @@ class WebSocketProtocol(asyncio.Protocol):
             self.timer = self.loop.call_later(timeout, self.transport.abort)
 
     def shutdown(self) -> None:
-        """Graceful shutdown: close with 1001 (going away), bounded by the close timeout."""
+        """Graceful shutdown: close with `server_state.close_code` (1001; 1012 on a restart) within the close timeout."""
         if self.phase is OPEN:
-            self._close(1001, "")
+            self._close(self.server_state.close_code, "")
         elif self.phase is CONNECTING or self.phase is RESPONDING:
             self._respond_and_close(503, [], None)
 
