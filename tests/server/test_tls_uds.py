@@ -39,6 +39,32 @@ def test_tls_https_scheme(server_kind, tmp_path):
     assert response.text.startswith("https ")
 
 
+def test_ssl_context_factory_builds_the_context(server_kind, tmp_path):
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    calls = []
+
+    def factory(config, default_factory):
+        calls.append(config)
+        context = default_factory()  # from ssl_certfile/ssl_keyfile, adjusted here
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        return context
+
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    settings = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile), "ssl_context_factory": factory}
+    with running_server(scope_app, server_kind, **settings) as (host, port):
+        response = httpx.get(f"https://{host}:{port}/", verify=client_context)
+        client_context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"https://{host}:{port}/", verify=client_context)
+    assert response.text.startswith("https ")
+    assert len(calls) == 1 and calls[0].ssl_context_factory is factory
+
+
 @contextlib.contextmanager
 def serving_uds(kind: str, path: str):
     if kind == "uvicorn":
