@@ -28,6 +28,7 @@ from .protocol.errors import (
     InvalidStatus,
     ProtocolError,
 )
+from .pubsub import BrokerUnavailable, HistoryLost, PubSub, PubSubError
 from .server import Config, Server, run
 from .client import ClientConnection, connect
 from .handler_server import WebSocketServer, serve
@@ -66,5 +67,9 @@ __all__ = [
     "HandshakeError",
     "InvalidStatus",
     "ProtocolError",
+    "PubSub",
+    "PubSubError",
+    "BrokerUnavailable",
+    "HistoryLost",
     "__version__",
 ]

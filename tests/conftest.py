@@ -1,10 +1,14 @@
 """Fixtures shared by every test directory: run an ASGI app on a real server.
 
-`running_server(app, "asgiws" | "uvicorn", **settings)` starts the server in a
-thread with its own event loop, on a socket bound to 127.0.0.1 port 0, and
-yields the (host, port) it listens on. Both servers take uvicorn's Config
-keywords, so one behaviour test runs against either, parametrized with the
-`server_kind` fixture.
+`running_server(app, "asgiws" | "uvicorn", **settings)` serves `app` on
+127.0.0.1 at a free port until the block ends and yields the (host, port)
+it listens on: asgiws through `asgiws.testing.LiveServer`, uvicorn in a thread
+of its own. Both servers take uvicorn's Config keywords, so one behaviour
+test runs against either, parametrized with the `server_kind` fixture.
+Tests here default to `lifespan="off"` and `log_level="warning"`.
+
+asgiws's pytest plugin (its `live_server` fixture) is loaded by its `pytest11`
+entry point once asgiws is installed; from a checkout that is not, from here.
 """
 
 from __future__ import annotations
@@ -18,35 +22,42 @@ from typing import Any, Iterator
 
 import pytest
 
+from asgiws.testing import LiveServer
+
 SERVER_KINDS = ["asgiws", "uvicorn"]
+PLUGIN = "asgiws.testing.pytest_plugin"
 
 
-def _server_classes(kind: str) -> tuple[Any, Any]:
-    if kind == "uvicorn":
-        import uvicorn
-
-        return uvicorn.Config, uvicorn.Server
-    if kind == "asgiws":
-        import asgiws
-
-        if not hasattr(asgiws, "Server"):
-            pytest.skip("asgiws.Server does not exist yet")
-        return asgiws.Config, asgiws.Server
-    raise ValueError(kind)
+def pytest_configure(config: pytest.Config) -> None:
+    manager = config.pluginmanager
+    if not any(getattr(plugin, "__name__", None) == PLUGIN for plugin in manager.get_plugins()):
+        manager.import_plugin(PLUGIN)
 
 
 @contextlib.contextmanager
 def running_server(app: Any, kind: str = "asgiws", **settings: Any) -> Iterator[tuple[str, int]]:
     """Serve `app` with server `kind` on 127.0.0.1 until the block ends."""
-    config_class, server_class = _server_classes(kind)
+    settings.setdefault("log_level", "warning")
+    settings.setdefault("lifespan", "off")
+    if kind == "asgiws":
+        with LiveServer(app, **settings) as server:
+            yield server.host, server.port
+    elif kind == "uvicorn":
+        with uvicorn_server(app, **settings) as address:
+            yield address
+    else:
+        raise ValueError(kind)
+
+
+@contextlib.contextmanager
+def uvicorn_server(app: Any, **settings: Any) -> Iterator[tuple[str, int]]:
+    import uvicorn
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    settings.setdefault("log_level", "warning")
-    settings.setdefault("lifespan", "off")
-    config = config_class(app, host=host, port=port, **settings)
-    server = server_class(config)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **settings))
     failure: list[BaseException] = []
 
     def run() -> None:
@@ -55,14 +66,14 @@ def running_server(app: Any, kind: str = "asgiws", **settings: Any) -> Iterator[
         except BaseException as exc:  # reported to the test below
             failure.append(exc)
 
-    thread = threading.Thread(target=run, name=f"{kind}-server", daemon=True)
+    thread = threading.Thread(target=run, name="uvicorn-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if failure or not thread.is_alive():
-            raise RuntimeError(f"{kind} did not start") from (failure[0] if failure else None)
+            raise RuntimeError("uvicorn did not start") from (failure[0] if failure else None)
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{kind} did not start within 10 s")
+            raise RuntimeError("uvicorn did not start within 10 s")
         time.sleep(0.01)
     try:
         yield host, port
@@ -71,7 +82,7 @@ def running_server(app: Any, kind: str = "asgiws", **settings: Any) -> Iterator[
         thread.join(timeout=15)
         sock.close()
         if thread.is_alive():
-            raise RuntimeError(f"{kind} did not stop within 15 s")
+            raise RuntimeError("uvicorn did not stop within 15 s")
 
 
 @pytest.fixture(params=SERVER_KINDS)

@@ -27,7 +27,7 @@ import random
 import signal
 import socket
 import sys
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Coroutine, Iterator, TypeVar
 
 from .config import Config
 from .errors import StartupFailed
@@ -37,6 +37,8 @@ from .signals import ShutdownSignals
 from .state import SERVICE_RESTART, ServerState
 
 logger = logging.getLogger("asgiws.error")
+
+T = TypeVar("T")
 
 #: How often the main loop wakes up to check `should_exit` and refresh the Date header.
 TICK = 0.1
@@ -64,17 +66,7 @@ class Server:
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve in a new event loop (uvloop when configured and installed) until exit; raises as `serve()`."""
-        factory = loop_factory(self.config.loop)
-        if sys.version_info >= (3, 11):
-            with asyncio.Runner(loop_factory=factory) as runner:
-                runner.run(self.serve(sockets=sockets))
-            return
-        loop = factory() if factory is not None else asyncio.new_event_loop()  # Python 3.10
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self.serve(sockets=sockets))
-        finally:
-            loop.close()
+        run_in_new_loop(lambda: self.serve(sockets=sockets), self.config.loop)
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         """Start, serve until `should_exit`, shut down; signal handlers only when in the main thread.
@@ -279,6 +271,23 @@ def default_headers(config: Config) -> list[tuple[bytes, bytes]]:
     if config.date_header and b"date" not in names:
         headers.append((b"date", email.utils.formatdate(usegmt=True).encode("latin-1")))
     return headers + configured
+
+
+def run_in_new_loop(main: Callable[[], Coroutine[Any, Any, T]], loop: str) -> T:
+    """Run `main()` to completion in a new event loop of kind `loop` ("auto", "asyncio", "uvloop"), then close it.
+
+    `Server.run()` serves this way; so does `asgiws.testing.LiveServer`, in its own thread.
+    """
+    factory = loop_factory(loop)
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(main())
+    new_loop = factory() if factory is not None else asyncio.new_event_loop()  # Python 3.10
+    asyncio.set_event_loop(new_loop)
+    try:
+        return new_loop.run_until_complete(main())
+    finally:
+        new_loop.close()
 
 
 def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
