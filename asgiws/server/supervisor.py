@@ -174,6 +174,7 @@ class Supervisor:
             if sig in HANDLED_SIGNALS:
                 logger.info("Received %s, stopping the workers.", signal.Signals(sig).name)
                 self.should_exit = True
+                return
             elif sig == signal.SIGHUP:
                 logger.info("Received SIGHUP, replacing the workers one at a time.")
                 self._restart_all()
@@ -324,14 +325,16 @@ class Supervisor:
         """`worker`, serving in `slot`, ended unasked: replace it, back off, or give up."""
         status = worker.exitcode
         lived = time.monotonic() - worker.started_at
-        if slot.booting:  # one of the first workers could not start: the app or the settings are broken
+        if slot.booting and status is not None and status > 0 and not worker.killed_as_hung:
+            # One of the first workers gave up starting: the app or the settings are broken.
             logger.error("Worker %s could not start (exit status %s).", worker, status)
             slot.booting = False
             if self.watcher is not None:
                 logger.error("Waiting for a change to start it again.")
             elif self.boot_failure is None:
-                self.boot_failure = status if status is not None and status > 0 else 1
+                self.boot_failure = status
             return
+        slot.booting = False
         if worker.killed_as_hung:
             pass  # logged when killed
         elif status is not None and status < 0:
@@ -345,7 +348,7 @@ class Supervisor:
             return
         slot.crashes += 1
         if slot.crashes >= MAX_CRASHES:
-            logger.error("Worker crash loop: %d workers in a row died right after starting.", slot.crashes)
+            logger.error("Worker crash loop: %d workers in a row died right after starting; giving up.", slot.crashes)
             self._give_up(slot, status)
             return
         backoff = FIRST_BACKOFF * 2 ** (slot.crashes - 1)
@@ -360,7 +363,7 @@ class Supervisor:
         slot.respawn_at = time.monotonic() + backoff
 
     def _give_up(self, slot: Slot, status: int | None) -> None:
-        """A worker cannot be kept running: exit with its status; with --reload, wait for a change instead."""
+        """A worker cannot be kept running: exit with its status (1 if killed); with --reload, wait for a change."""
         slot.crashes = 0
         if self.watcher is not None:
             logger.error("Waiting for a change to start it again.")
@@ -375,13 +378,19 @@ class Supervisor:
             self.should_exit = True
 
     def _check_health(self) -> None:
-        """Ping the serving workers; kill those that do not answer in time, or do not start in time."""
+        """Ping the serving workers and kill those that do not answer in time, or do not start, or stop, in time."""
         now = time.monotonic()
         timeout = self.config.timeout_worker_healthcheck
+        grace = self.config.timeout_graceful_shutdown
         for worker in self.workers:
             if worker.exitcode is not None or worker.killed_as_hung:
                 continue
-            if not worker.ready:
+            if worker.stopping_since is not None:  # draining: bounded by the graceful timeout, not pinged
+                if grace is not None and now - worker.stopping_since > grace + KILL_GRACE:
+                    logger.error("Worker %s did not stop in time: killing it.", worker)
+                    worker.killed_as_hung = True
+                    worker.kill()
+            elif not worker.ready:
                 if now - worker.started_at > self.config.timeout_notify:
                     logger.error(
                         "Worker %s did not start serving within %g s (timeout_notify): killing it.",
@@ -402,11 +411,6 @@ class Supervisor:
                     worker.kill()
             elif now - worker.pong_at >= timeout / 2:
                 worker.ping()
-            if worker.stopping_since is not None and worker.exitcode is None and not worker.killed_as_hung:
-                grace = self.config.timeout_graceful_shutdown
-                if grace is not None and now - worker.stopping_since > grace + KILL_GRACE:
-                    logger.error("Worker %s did not stop in time: killing it.", worker)
-                    worker.kill()
 
     def _respawn(self) -> None:
         """Start the workers whose back-off is over, and the next one of a rolling restart."""

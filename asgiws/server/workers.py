@@ -75,7 +75,7 @@ class SupervisedServer(Server):
         self._tell(READY)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().shutdown(sockets)  # health checks are answered until the end: draining is not hanging
+        await super().shutdown(sockets)  # RESTART or EOF may still come while draining
         asyncio.get_running_loop().remove_reader(self.pipe.fileno())
 
     def max_requests_reached(self) -> None:
