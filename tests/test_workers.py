@@ -6,14 +6,16 @@ import contextlib
 import os
 import signal
 import sys
+from typing import Iterator
 
 import gunicorn.config as gunicorn_config
 import httpx
+import pytest
 from gunicorn.glogging import Logger
 
 from asgiws.workers import AsgiwsWorker
 
-from .server.processes import ServerProcess, close_code, connect_to_each_worker, pid_of
+from .server.processes import ServerProcess, close_code, pid_of
 
 #: Recent gunicorns keep a control socket in ~/.gunicorn unless told not to, and tests run side by side.
 NO_CONTROL_SOCKET = (
@@ -23,49 +25,42 @@ NO_CONTROL_SOCKET = (
 )
 
 
-def gunicorn(tmp_path, *args: str) -> ServerProcess:
-    command = [sys.executable, "-m", "gunicorn", "-k", "asgiws.workers.AsgiwsWorker", "process_app:app"]
-    return ServerProcess(tmp_path, "--bind", "127.0.0.1:0", *NO_CONTROL_SOCKET, *args, command=command)
+@pytest.fixture
+def gunicorn_workers(tmp_path):
+    """Start `gunicorn -k asgiws.workers.AsgiwsWorker` with two workers and more options; yields (server, port)."""
+
+    @contextlib.contextmanager
+    def start(*args: str) -> Iterator[tuple[ServerProcess, int]]:
+        command = [sys.executable, "-m", "gunicorn", "-k", "asgiws.workers.AsgiwsWorker", "process_app:app"]
+        options = ["--bind", "127.0.0.1:0", "--workers", "2", *NO_CONTROL_SOCKET, *args]
+        with ServerProcess(tmp_path, *options, command=command) as server:
+            line = server.wait_for("Listening at: http://127.0.0.1:")
+            server.wait_for("asgiws running on", count=2)
+            yield server, int(line.split("127.0.0.1:")[1].split()[0])
+
+    return start
 
 
-def listening_port(server: ServerProcess) -> int:
-    line = server.wait_for("Listening at: http://127.0.0.1:")
-    return int(line.split("127.0.0.1:")[1].split()[0])
-
-
-def test_gunicorn_serves_http_and_websocket_and_sigterm_closes_websockets_with_1001(tmp_path):
-    server = gunicorn(tmp_path, "--workers", "2", "--graceful-timeout", "5")
-    stack = contextlib.ExitStack()
-    try:
-        port = listening_port(server)
-        server.wait_for("asgiws running on", count=2)
+def test_gunicorn_serves_http_and_websocket_and_sigterm_closes_websockets_with_1001(gunicorn_workers):
+    with gunicorn_workers("--graceful-timeout", "5") as (server, port):
         response = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert response.status_code == 200 and int(response.text) != server.process.pid
-        held = connect_to_each_worker(stack, port, 2)
+        held = server.connect_to_each_worker(port, 2)
         server.signal(signal.SIGTERM)
         assert [close_code(websocket) for websocket in held.values()] == [1001, 1001]
         assert server.wait() == 0
-    finally:
-        stack.close()
-        server.stop()
 
 
-def test_gunicorn_timeout_kills_a_hung_worker_and_not_a_healthy_one(tmp_path):
-    server = gunicorn(tmp_path, "--workers", "2", "--timeout", "2")
-    stack = contextlib.ExitStack()
-    try:
-        port = listening_port(server)
-        server.wait_for("asgiws running on", count=2)
-        held = connect_to_each_worker(stack, port, 2)
+def test_gunicorn_timeout_kills_a_hung_worker_and_not_a_healthy_one(gunicorn_workers):
+    with gunicorn_workers("--timeout", "2") as (server, port):
+        held = server.connect_to_each_worker(port, 2)
         hung, healthy = held
         os.kill(hung, signal.SIGSTOP)
         assert f"(pid:{hung})" in server.wait_for("WORKER TIMEOUT")
         server.wait_for("asgiws running on")  # gunicorn's replacement
         assert pid_of(held[healthy]) == healthy  # its heartbeat kept it alive past the timeout
         assert "WORKER TIMEOUT" not in "".join(line for line in server.log if f"pid:{healthy}" in line)
-    finally:
-        stack.close()
-        server.stop()
+    assert server.exit_status == 0
 
 
 def test_the_servers_settings_come_from_gunicorns(tmp_path):

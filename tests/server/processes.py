@@ -4,7 +4,9 @@
 temporary directory and collects its log lines in a thread; `wait_for`
 waits for a line. `PID_APP` answers every HTTP request and every WebSocket
 message with the pid of the process that serves it, so that a test knows
-which worker holds which connection.
+which worker holds which connection (`connect_to_each_worker`). As a
+context manager, it closes those WebSockets and stops the process at the
+end of the block, keeping its `exit_status`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ LOG_TIMEOUT = 30
 class ServerProcess:
     """`command` (default: `python -m asgiws process_app:app --app-dir TMP ...args`) with its log lines collected."""
 
+    exit_status: int | None = None
+
     def __init__(
         self, tmp_path: Path, *args: str, app: str = PID_APP, command: list[str] | None = None, **popen: Any
     ) -> None:
@@ -65,6 +69,14 @@ class ServerProcess:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.log: list[str] = []
+        self.websockets = contextlib.ExitStack()
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.websockets.close()
+        self.exit_status = self.stop()
 
     def _read(self) -> None:
         for line in self.process.stderr:
@@ -101,6 +113,20 @@ class ServerProcess:
             self.log.append(self.lines.get())
         return status
 
+    def connect_to_each_worker(self, port: int, workers: int, attempts: int = 40) -> dict[int, ClientConnection]:
+        """One WebSocket per worker, by pid, open until the block ends; the kernel hands connections out: try some."""
+        held: dict[int, ClientConnection] = {}
+        for _ in range(attempts):
+            websocket = self.websockets.enter_context(connect(f"ws://127.0.0.1:{port}/", open_timeout=10))
+            pid = pid_of(websocket)
+            if pid in held:
+                websocket.close()
+            else:
+                held[pid] = websocket
+            if len(held) == workers:
+                return held
+        raise AssertionError(f"{attempts} connections reached only workers {sorted(held)}")
+
     def stop(self) -> int:
         """Stop it with SIGINT (unless it has ended already); its exit status."""
         try:
@@ -133,26 +159,11 @@ def close_code(websocket: ClientConnection) -> int | None:
     raise AssertionError(f"the connection is still open: received {message!r}")
 
 
-def connect_to_each_worker(
-    stack: contextlib.ExitStack, port: int, workers: int, attempts: int = 40
-) -> dict[int, ClientConnection]:
-    """One WebSocket per worker, by pid, open until `stack` closes; the kernel hands connections out, so open some."""
-    held: dict[int, ClientConnection] = {}
-    for _ in range(attempts):
-        websocket = stack.enter_context(connect(f"ws://127.0.0.1:{port}/", open_timeout=10))
-        pid = pid_of(websocket)
-        if pid in held:
-            websocket.close()
-        else:
-            held[pid] = websocket
-        if len(held) == workers:
-            return held
-    raise AssertionError(f"{attempts} connections reached only workers {sorted(held)}")
-
-
 def is_running(pid: int) -> bool:
+    """Whether process `pid` exists and has not exited (a zombie, not reaped yet, has exited)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
         return False
-    return True
+    return state != "Z"

@@ -119,12 +119,11 @@ async def app(scope, receive, send):
 def test_env_file_sets_variables_the_app_reads(tmp_path, workers):
     env_file = tmp_path / "settings.env"
     env_file.write_text("# the app's settings\nASGIWS_TEST_GREETING='hello from .env'\n")
-    server = ServerProcess(tmp_path, "--env-file", str(env_file), "--port", "0", "--workers", workers, app=ENV_APP)
-    try:
+    options = ["--env-file", str(env_file), "--port", "0", "--workers", workers]
+    with ServerProcess(tmp_path, *options, app=ENV_APP) as server:
         port = server.wait_for_port()
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "hello from .env"
-    finally:
-        assert server.stop() == 0
+    assert server.exit_status == 0
 
 
 def test_a_missing_env_file_is_a_one_line_error(tmp_path):

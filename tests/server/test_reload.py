@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import textwrap
 import time
 from pathlib import Path
@@ -35,37 +34,32 @@ VERSIONED_APP = textwrap.dedent(
 
 
 def test_a_changed_file_serves_new_code_and_closes_open_websockets_with_1012(tmp_path):
-    server = ServerProcess(
-        tmp_path, "--reload", "--reload-dir", str(tmp_path), "--port", "0", app=VERSIONED_APP.format(version="v1")
-    )
-    with contextlib.ExitStack() as stack:
-        try:
-            port = server.wait_for_port()
-            websocket = stack.enter_context(connect(f"ws://127.0.0.1:{port}/", open_timeout=10))
-            websocket.send("version?")
-            assert websocket.recv(timeout=10) == "v1"
-            assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "v1"
+    options = ["--reload", "--reload-dir", str(tmp_path), "--port", "0"]
+    with ServerProcess(tmp_path, *options, app=VERSIONED_APP.format(version="v1")) as server:
+        port = server.wait_for_port()
+        websocket = server.websockets.enter_context(connect(f"ws://127.0.0.1:{port}/", open_timeout=10))
+        websocket.send("version?")
+        assert websocket.recv(timeout=10) == "v1"
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "v1"
 
-            (tmp_path / "process_app.py").write_text(VERSIONED_APP.format(version="v2"))
-            assert "process_app.py" in server.wait_for("Changes detected in")
-            assert close_code(websocket) == 1012  # not waited for: told to reconnect
-            deadline = time.monotonic() + 20
-            while httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text != "v2":
-                assert time.monotonic() < deadline, "the new code is not served"
-                time.sleep(0.05)
-        finally:
-            assert server.stop() == 0
+        (tmp_path / "process_app.py").write_text(VERSIONED_APP.format(version="v2"))
+        assert "process_app.py" in server.wait_for("Changes detected in")
+        assert close_code(websocket) == 1012  # not waited for: told to reconnect
+        deadline = time.monotonic() + 20
+        while httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text != "v2":
+            assert time.monotonic() < deadline, "the new code is not served"
+            time.sleep(0.05)
+    assert server.exit_status == 0
 
 
 def test_an_app_that_does_not_import_waits_for_the_fix(tmp_path):
-    server = ServerProcess(tmp_path, "--reload", "--reload-dir", str(tmp_path), "--port", "0", app="app = (\n")
-    try:
+    options = ["--reload", "--reload-dir", str(tmp_path), "--port", "0"]
+    with ServerProcess(tmp_path, *options, app="app = (\n") as server:
         server.wait_for("Waiting for a change")
         (tmp_path / "process_app.py").write_text(VERSIONED_APP.format(version="fixed"))
         port = server.wait_for_port()
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "fixed"
-    finally:
-        assert server.stop() == 0
+    assert server.exit_status == 0
 
 
 def watcher(tmp_path: Path, **settings) -> ChangeWatcher:

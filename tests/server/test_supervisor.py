@@ -9,7 +9,6 @@ after starting makes the supervisor back off, then give up.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -18,11 +17,12 @@ import threading
 import time
 
 import httpx
+import pytest
 
 import asgiws
 from asgiws.server.server import Server
 
-from .processes import ServerProcess, close_code, connect_to_each_worker, is_running, logged_pids, pid_of
+from .processes import ServerProcess, close_code, is_running, logged_pids, pid_of
 
 
 def wait_until_gone(pid: int) -> None:
@@ -33,11 +33,9 @@ def wait_until_gone(pid: int) -> None:
 
 
 def test_a_killed_worker_is_replaced_and_the_others_keep_their_connections(tmp_path):
-    server = ServerProcess(tmp_path, "--workers", "2", "--port", "0")
-    stack = contextlib.ExitStack()
-    try:
+    with ServerProcess(tmp_path, "--workers", "2", "--port", "0") as server:
         port = server.wait_for_port(count=2)
-        held = connect_to_each_worker(stack, port, 2)
+        held = server.connect_to_each_worker(port, 2)
         victim, survivor = held
         os.kill(victim, signal.SIGKILL)
         assert f"[{victim}] was killed by SIGKILL" in server.wait_for("was killed by")
@@ -46,65 +44,55 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_their_connections(tmp_p
         assert replacement not in held
         assert close_code(held[victim]) is None  # gone without a closing handshake
         assert pid_of(held[survivor]) == survivor  # still open, still served
-        assert set(connect_to_each_worker(stack, port, 2)) == {survivor, replacement}
-    finally:
-        stack.close()
-        assert server.stop() == 0
+        assert set(server.connect_to_each_worker(port, 2)) == {survivor, replacement}
+    assert server.exit_status == 0
 
 
 def test_a_hung_worker_is_killed_and_replaced(tmp_path):
-    server = ServerProcess(tmp_path, "--workers", "2", "--port", "0", "--timeout-worker-healthcheck", "1")
-    stack = contextlib.ExitStack()
-    try:
+    with ServerProcess(tmp_path, "--workers", "2", "--port", "0", "--timeout-worker-healthcheck", "1") as server:
         port = server.wait_for_port(count=2)
-        held = connect_to_each_worker(stack, port, 2)
+        held = server.connect_to_each_worker(port, 2)
         hung, other = held
         os.kill(hung, signal.SIGSTOP)
-        line = server.wait_for("did not answer the health check")
-        assert f"[{hung}]" in line
+        assert f"[{hung}]" in server.wait_for("did not answer the health check")
         wait_until_gone(hung)
         server.wait_for("asgiws running on")
         assert pid_of(held[other]) == other
-    finally:
-        stack.close()
-        assert server.stop() == 0
+    assert server.exit_status == 0
 
 
 def test_sighup_replaces_the_workers_one_at_a_time_while_a_client_keeps_getting_answers(tmp_path):
-    server = ServerProcess(tmp_path, "--workers", "2", "--port", "0")
-    stack = contextlib.ExitStack()
     answers: list[int] = []
     failures: list[Exception] = []
     stop = threading.Event()
-    try:
+    with ServerProcess(tmp_path, "--workers", "2", "--port", "0") as server:
         port = server.wait_for_port(count=2)
-        held = connect_to_each_worker(stack, port, 2)
+        held = server.connect_to_each_worker(port, 2)
 
         def client() -> None:
-            while not stop.is_set():
-                try:
-                    response = httpx.get(f"http://127.0.0.1:{port}/", headers={"Connection": "close"}, timeout=10)
-                    answers.append(int(response.text))
-                except httpx.HTTPError as exc:
-                    failures.append(exc)
+            with httpx.Client(headers={"Connection": "close"}, timeout=10) as session:  # a new connection each
+                while not stop.is_set():
+                    try:
+                        answers.append(int(session.get(f"http://127.0.0.1:{port}/").text))
+                    except httpx.HTTPError as exc:
+                        failures.append(exc)
 
         thread = threading.Thread(target=client)
         thread.start()
-        server.signal(signal.SIGHUP)
-        first = server.wait_for("replaces worker")
-        second = server.wait_for("replaces worker")
-        for websocket in held.values():
-            assert close_code(websocket) == 1012  # service restart: reconnect
-        new = set(logged_pids(server.log, "Started server process")) - set(held)
-        deadline = time.monotonic() + 20
-        while not new <= set(answers[-50:]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        stop.set()
-        thread.join()
-    finally:
-        stop.set()
-        stack.close()
-        assert server.stop() == 0
+        try:
+            server.signal(signal.SIGHUP)
+            first = server.wait_for("replaces worker")
+            second = server.wait_for("replaces worker")
+            for websocket in held.values():
+                assert close_code(websocket) == 1012  # service restart: reconnect
+            new = set(logged_pids(server.log, "Started server process")) - set(held)
+            deadline = time.monotonic() + 20
+            while not new <= set(answers[-50:]) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            thread.join()
+    assert server.exit_status == 0
     assert failures == []
     assert new <= set(answers)
     replaced = [tuple(int(pid) for pid in re.findall(r"\[(\d+)\]", line)) for line in (first, second)]
@@ -114,32 +102,28 @@ def test_sighup_replaces_the_workers_one_at_a_time_while_a_client_keeps_getting_
     assert log.index(first) < log.index(f"Started server process [{replaced[1][0]}]")
 
 
-def test_sigterm_closes_every_workers_websockets_with_1001_and_exits_0(tmp_path):
-    server = ServerProcess(tmp_path, "--workers", "2", "--port", "0")
-    stack = contextlib.ExitStack()
-    try:
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 0), (signal.SIGKILL, -signal.SIGKILL)])
+def test_stopping_the_supervisor_closes_every_workers_websockets_with_1001(tmp_path, sig, status):
+    """SIGTERM: a graceful stop, exit status 0. SIGKILL: the workers see their pipe close and stop too."""
+    with ServerProcess(tmp_path, "--workers", "2", "--port", "0") as server:
         port = server.wait_for_port(count=2)
-        held = connect_to_each_worker(stack, port, 2)
-        server.signal(signal.SIGTERM)
+        held = server.connect_to_each_worker(port, 2)
+        server.signal(sig)
         assert [close_code(websocket) for websocket in held.values()] == [1001, 1001]
-        assert server.wait() == 0
-    finally:
-        stack.close()
-        server.stop()
-    assert "Received SIGTERM" in "".join(server.log)
+        for pid in held:
+            wait_until_gone(pid)
+        assert server.wait() == status
 
 
 def test_limit_max_requests_recycles_one_worker(tmp_path):
-    limit = 10
-    server = ServerProcess(tmp_path, "--workers", "2", "--port", "0", "--limit-max-requests", str(limit))
-    stack = contextlib.ExitStack()
-    try:
+    limit = 40
+    with ServerProcess(tmp_path, "--workers", "2", "--port", "0", "--limit-max-requests", str(limit)) as server:
         port = server.wait_for_port(count=2)
-        held = connect_to_each_worker(stack, port, 2, attempts=6)  # each handshake counts: stay below the limit
-        with httpx.Client() as client:  # one keep-alive connection: every request to the same worker
+        held = server.connect_to_each_worker(port, 2, attempts=30)  # each handshake counts: fewer than the limit
+        with httpx.Client() as client:  # one keep-alive connection: its requests all go to one worker
             recycled = int(client.get(f"http://127.0.0.1:{port}/").text)
             for _ in range(limit):
-                assert int(client.get(f"http://127.0.0.1:{port}/").text) == recycled
+                client.get(f"http://127.0.0.1:{port}/")
         (other,) = set(held) - {recycled}
         assert f"[{recycled}]" in server.wait_for("reached its request limit")
         server.wait_for("asgiws running on")  # its replacement
@@ -147,9 +131,7 @@ def test_limit_max_requests_recycles_one_worker(tmp_path):
         wait_until_gone(recycled)
         assert pid_of(held[other]) == other  # the other worker was not touched
         assert server.process.poll() is None
-    finally:
-        stack.close()
-        assert server.stop() == 0
+    assert server.exit_status == 0
 
 
 def test_limit_max_requests_jitter_is_drawn_per_server():
@@ -174,11 +156,8 @@ CRASHING_APP = textwrap.dedent(
 
 
 def test_a_crash_loop_backs_off_then_gives_up_with_the_workers_status(tmp_path):
-    server = ServerProcess(tmp_path, "--workers", "2", "--port", "0", app=CRASHING_APP)
-    try:
+    with ServerProcess(tmp_path, "--workers", "2", "--port", "0", app=CRASHING_APP) as server:
         assert server.wait(timeout=60) == 7
-    finally:
-        server.stop()
     log = "".join(server.log)
     for backoff in ("0.1", "0.2", "0.4", "0.8"):
         assert f"restarting it in {backoff} s" in log

@@ -23,7 +23,8 @@ async def scope_app(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
-def test_tls_https_scheme(server_kind, tmp_path):
+def certificate(tmp_path) -> tuple[str, str, ssl.SSLContext]:
+    """A certificate for 127.0.0.1: its chain and key files, and a client context that trusts it."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
     certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -31,7 +32,12 @@ def test_tls_https_scheme(server_kind, tmp_path):
     cert.private_key_pem.write_to_path(str(keyfile))
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
-    with running_server(scope_app, server_kind, ssl_certfile=str(certfile), ssl_keyfile=str(keyfile)) as (host, port):
+    return str(certfile), str(keyfile), client_context
+
+
+def test_tls_https_scheme(server_kind, tmp_path):
+    certfile, keyfile, client_context = certificate(tmp_path)
+    with running_server(scope_app, server_kind, ssl_certfile=certfile, ssl_keyfile=keyfile) as (host, port):
         response = httpx.get(f"https://{host}:{port}/", verify=client_context)
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"https://{host}:{port}/")  # not trusted by default
@@ -40,11 +46,7 @@ def test_tls_https_scheme(server_kind, tmp_path):
 
 
 def test_ssl_context_factory_builds_the_context(server_kind, tmp_path):
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
-    cert.private_key_pem.write_to_path(str(keyfile))
+    certfile, keyfile, client_context = certificate(tmp_path)
     calls = []
 
     def factory(config, default_factory):
@@ -53,9 +55,7 @@ def test_ssl_context_factory_builds_the_context(server_kind, tmp_path):
         context.minimum_version = ssl.TLSVersion.TLSv1_3
         return context
 
-    client_context = ssl.create_default_context()
-    ca.configure_trust(client_context)
-    settings = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile), "ssl_context_factory": factory}
+    settings = {"ssl_certfile": certfile, "ssl_keyfile": keyfile, "ssl_context_factory": factory}
     with running_server(scope_app, server_kind, **settings) as (host, port):
         response = httpx.get(f"https://{host}:{port}/", verify=client_context)
         client_context.maximum_version = ssl.TLSVersion.TLSv1_2
