@@ -112,11 +112,16 @@ def test_callback_notify_is_awaited_every_timeout_notify_while_serving() -> None
     config = asgiws.Config(lifespan_app([]), port=0, callback_notify=notify, timeout_notify=0.01, **QUIET)
     server = asgiws.Server(config)
 
-    async def main() -> None:
-        await server.startup()
+    async def three_calls() -> None:
         while len(calls) < 3:
             await asyncio.sleep(0.01)
-        server.should_exit = True
+
+    async def main() -> None:
+        await server.startup()
+        try:
+            await asyncio.wait_for(three_calls(), 10)
+        finally:
+            server.should_exit = True
         await server.main_loop()
         await server.shutdown()
 
