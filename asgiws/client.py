@@ -1,15 +1,19 @@
-"""`connect()`: the WebSocket client, on the same sans-I/O core as the server.
+"""`connect()`: the WebSocket client, on the same protocol core and connection layer as the server.
 
     async with asgiws.connect("ws://localhost:8765/") as ws:
         await ws.send("Hello")
         print(await ws.recv())
 
-`ClientConnection` is an `asyncio.Protocol`: `data_received` feeds the
-`ClientHandshake` until the 101, then the client-side `WebSocketConnection`
-(which masks what it sends), and turns its events into queued messages. Its
-public side is the same WebSocket object API as the handlers of
-`asgiws.serve()`: `recv()` returns None once closed, `async for` ends at close,
-`send()` raises `ConnectionClosed` on a closed connection.
+`ClientConnection` is the shared asyncio `Connection` (`asgiws.connection`)
+on the client's side: until the 101 its bytes feed the `ClientHandshake`,
+then the client-side `WebSocketConnection` (which masks what it sends). The
+receive queue, read pausing, coalesced writes and flow control, keep-alive
+pings and the close deadline are the connection layer's, as on the server;
+this class adds the opening handshake and the user's API, the same WebSocket
+object API as the handlers of `asgiws.serve()`: `recv()` returns None once
+closed (cancelling it loses no message), `async for` ends at close, `send()`
+raises `ConnectionClosed` on a closed connection; plus `ping()` (a future of
+the round-trip time) and `latency`.
 
 Per connection there is no task and at most one timer at a time: the
 keep-alive ping, then its pong deadline, then (once closing) the close
@@ -25,39 +29,31 @@ uvicorn's and our server's `ws_max_size`), `max_queue` 32 received messages
 before reading pauses, `write_limit` 64 KiB in the transport's buffer before
 `send()` waits, `open_timeout` and `close_timeout` 10 s, pings every 20 s
 answered within 20 s. "No limit" is an explicit None. While reading is
-paused, pongs are not read either: a client that leaves `max_queue` messages
-unread for longer than `ping_timeout` is disconnected (1011), as with websockets.
+paused, keep-alive waits (as on the server): a pong could not be read
+behind the unread messages, and the server is not the one behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import ssl as ssl_module
-import time
 import urllib.parse
-from collections import deque
 from typing import Any, AsyncIterator, Generator, Iterable, Mapping, Sequence
 
-from .app.datastructures import Headers
-from .protocol import events, limits
+from .connection import Connection
+from .protocol import limits
 from .protocol.connection import Side, State, WebSocketConnection
 from .protocol.deflate import DeflateSettings
-from .protocol.errors import ConnectionClosed, HandshakeError, connection_closed
+from .protocol.errors import HandshakeError
 from .protocol.handshake import ClientHandshake, ClientHandshakeResult
-from .server.flow_control import FlowControl
+from .protocol.headers import Headers
 
 __all__ = ["connect", "Connect", "ClientConnection", "parse_uri"]
 
 #: permessage-deflate as the server does it, with the window bits and memLevel of `protocol.limits`.
 DEFLATE = DeflateSettings()
 
-_TextMessage = events.TextMessage
-_BinaryMessage = events.BinaryMessage
-_Pong = events.Pong
-_CloseReceived = events.CloseReceived
-_ConnectionFailed = events.ConnectionFailed
 _CLOSED = State.CLOSED
 _OPEN = State.OPEN
 
@@ -84,51 +80,21 @@ def parse_uri(uri: str) -> tuple[bool, str, int, str, str | None]:
     return secure, parts.hostname, port, resource, userinfo
 
 
-class ClientConnection(asyncio.Protocol):
+class ClientConnection(Connection[str | bytes | None]):
     """One client WebSocket connection: the asyncio protocol and the object users hold."""
 
-    def __init__(
-        self,
-        handshake: ClientHandshake,
-        resource: str,
-        *,
-        max_size: int | None,
-        max_queue: int | None,
-        write_limit: int,
-        ping_interval: float | None,
-        ping_timeout: float | None,
-        close_timeout: float | None,
-    ) -> None:
-        self.loop = asyncio.get_running_loop()
+    def __init__(self, handshake: ClientHandshake, resource: str, *, max_size: int | None, **options: Any) -> None:
+        """`options` are the `Connection`'s: max_queue, write_limit, ping_interval, ping_timeout, close_timeout."""
+        super().__init__(**options)
         self.handshake: ClientHandshake | None = handshake
         self.path = resource
         self.max_size = max_size
-        self.max_queue = max_queue
-        self.write_limit = write_limit
-        self.ping_interval = ping_interval
-        self.ping_timeout = ping_timeout
-        self.close_timeout = close_timeout
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.conn: WebSocketConnection | None = None
         #: Negotiated at the handshake.
         self.subprotocol: str | None = None
         self.response_headers: Headers = Headers()
         self.request_headers: Headers = Headers(handshake.request_headers)
-        #: Close code and reason received from the server; 1006 when TCP closed without one.
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
-        #: Round-trip time of the last ping answered, in seconds (0 before any).
-        self.latency = 0.0
         self._opened: asyncio.Future[None] = self.loop.create_future()
         self._lost: asyncio.Future[None] = self.loop.create_future()
-        self._messages: deque[str | bytes] = deque()
-        self._waiter: asyncio.Future[None] | None = None  # recv() waiting for a message
-        self._flow: FlowControl = None  # type: ignore[assignment]  # created with the transport
-        self._timer: asyncio.TimerHandle | None = None
-        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
-        self._keepalive: bytes | None = None  # payload of the keep-alive ping in flight
-        self._pending: list[bytes] = []  # frames to write at the end of this loop turn
-        self._pending_size = 0
 
     # -- what the user reads -------------------------------------------------
 
@@ -136,13 +102,25 @@ class ClientConnection(asyncio.Protocol):
     def open(self) -> bool:
         """True between the handshake and the first close frame (sent or received)."""
         conn = self.conn
-        return conn is not None and conn.state is _OPEN and not self._lost.done()
+        return conn is not None and conn.state is _OPEN
 
     @property
     def closed(self) -> bool:
         """True once the closing handshake is over or the connection is lost."""
         conn = self.conn
-        return self._lost.done() or (conn is not None and conn.state is _CLOSED)
+        return conn.state is _CLOSED if conn is not None else self._lost.done()
+
+    @property
+    def close_code(self) -> int | None:
+        """The code the connection closed with: the server's, the one we failed it with, or 1006 (TCP lost)."""
+        conn = self.conn
+        return conn.close_code if conn is not None else None
+
+    @property
+    def close_reason(self) -> str | None:
+        """The reason that came with `close_code`."""
+        conn = self.conn
+        return conn.close_reason if conn is not None and conn.close_code is not None else None
 
     @property
     def remote_address(self) -> Any:
@@ -155,17 +133,22 @@ class ClientConnection(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self._flow = FlowControl(transport)
+        self._attach(transport)  # type: ignore[arg-type]
         self.transport.set_write_buffer_limits(high=self.write_limit)
         assert self.handshake is not None
         self.transport.write(self.handshake.request)
 
-    def data_received(self, data: bytes) -> None:
-        conn = self.conn
-        if conn is not None:
-            self._process(conn.receive_data(data))
-            return
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._opened.done():
+            self._opened.set_exception(HandshakeError("connection lost during the opening handshake", 0))
+            self._opened.exception()  # marked retrieved: _wait_open() re-raises it, if still waiting
+        super().connection_lost(exc)
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+    # -- opening handshake ----------------------------------------------------------
+
+    def _handshake_data(self, data: bytes) -> None:
         handshake = self.handshake
         if handshake is None:
             return  # the handshake failed; the transport is closing
@@ -177,55 +160,23 @@ class ClientConnection(asyncio.Protocol):
         if result is not None:
             self._handshake_done(result)
 
-    def eof_received(self) -> bool | None:
-        if self.conn is not None:
-            self._process(self.conn.receive_eof())
-        elif self.handshake is not None:
+    def _handshake_eof(self) -> None:
+        if self.handshake is not None:
             try:
                 self.handshake.receive_eof()
             except HandshakeError as exc:
                 self._handshake_failed(exc)
-        return None  # let the transport close itself
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_timer()
-        if not self._opened.done():
-            self._opened.set_exception(HandshakeError("connection lost during the opening handshake", 0))
-            self._opened.exception()  # marked retrieved: _wait_open() re-raises it, if still waiting
-        if self.close_code is None:
-            self.close_code, self.close_reason = 1006, ""
-        if not self._lost.done():
-            self._lost.set_result(None)
-        self._wake()
-        if self._flow is not None:
-            self._flow.connection_lost()
-        error = connection_closed(self.close_code, self.close_reason or "")
-        for future, _ in self._pings.values():
-            if not future.done():
-                future.set_exception(error)
-                future.exception()  # nobody may be awaiting this pong
-        self._pings.clear()
-
-    def pause_writing(self) -> None:
-        self._flow.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._flow.resume_writing()
-
-    # -- opening handshake ----------------------------------------------------------
 
     def _handshake_done(self, result: ClientHandshakeResult) -> None:
         self.handshake = None
         self.subprotocol = result.subprotocol
         self.response_headers = Headers(result.raw_headers)
-        self.conn = WebSocketConnection(Side.CLIENT, extensions=result.extensions, max_size=self.max_size)
         if self._opened.done():  # connect() gave up (open_timeout) in the meantime
             self.transport.abort()
             return
-        self._schedule_ping()
         self._opened.set_result(None)
-        if result.leftover:
-            self._process(self.conn.receive_data(result.leftover))
+        conn = WebSocketConnection(Side.CLIENT, extensions=result.extensions, max_size=self.max_size)
+        self._open(conn, result.leftover)
 
     def _handshake_failed(self, exc: HandshakeError) -> None:
         self.handshake = None
@@ -240,86 +191,28 @@ class ClientConnection(asyncio.Protocol):
             self.transport.abort()
             raise
 
-    # -- received events ---------------------------------------------------------------
-
-    def _process(self, received: list[Any]) -> None:
-        """Queue messages, settle pings, follow the close handshake; then write the replies."""
-        messages = self._messages
-        before = len(messages)
-        for event in received:
-            kind = type(event)
-            if kind is _TextMessage or kind is _BinaryMessage:
-                messages.append(event.data)
-            elif kind is _Pong:
-                self._pong(event.payload)
-            elif kind is _CloseReceived:
-                self._peer_closed(event.code, event.reason)
-            elif kind is _ConnectionFailed:
-                # We failed the connection: report the code we closed with (1002, 1007, 1009).
-                self._peer_closed(event.code, "")
-        conn = self.conn
-        assert conn is not None
-        output = conn.data_to_send()
-        if output:
-            self._write(output)
-        if conn.close_expected():
-            self._flush()
-            self.transport.close()
-        if len(messages) > before:
-            self._wake()
-            max_queue = self.max_queue
-            if max_queue is not None and len(messages) >= max_queue:
-                self._flow.pause_reading()
-
-    def _peer_closed(self, code: int, reason: str) -> None:
-        """A close frame arrived, the connection failed, or EOF: record the code, await TCP's end."""
-        if self.close_code is None:
-            self.close_code, self.close_reason = code, reason
-        # RFC 6455 section 7.1.1: the server closes TCP first; wait for it, bounded.
-        self._arm_abort()
-        self._wake()
-        self._flow.resume_reading()
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-
     # -- receiving ----------------------------------------------------------------------
 
-    async def recv(self) -> str | bytes | None:
-        """The next message (`str` for text, `bytes` for binary), or None once closed."""
-        messages = self._messages
-        if not messages:
-            if self.conn is None:
-                raise RuntimeError("the opening handshake is not complete")
-            if self.closed or self.conn.close_sent is not None:
-                return None  # after our close frame, data frames are dropped (RFC 6455 section 5.5.1)
-            if self._waiter is not None:
-                raise RuntimeError("recv() is already being awaited by another coroutine")
-            waiter = self._waiter = self.loop.create_future()
-            try:
-                await waiter
-            finally:
-                if self._waiter is waiter:
-                    self._waiter = None
-            if not messages:
-                return None
-        message = messages.popleft()
-        if self._flow.read_paused and len(messages) <= (self.max_queue or 0) // 2:
-            self._flow.resume_reading()
-        return message
+    def _text(self, data: str | bytes) -> str | bytes | None:
+        return data
+
+    _binary = _text
+
+    def _end_message(self) -> None:
+        return None
+
+    def _ended_before_open(self) -> bool:
+        raise RuntimeError("the opening handshake is not complete")
+
+    #: The next message (`str` for text, `bytes` for binary), or None once
+    #: closed; `Connection.receive` (cancelling it loses no message).
+    recv = Connection.receive
 
     async def __aiter__(self) -> AsyncIterator[str | bytes]:
         while (message := await self.recv()) is not None:
             yield message
 
     # -- sending ------------------------------------------------------------------------
-
-    def _closed_error(self) -> ConnectionClosed:
-        return connection_closed(self.close_code or 1006, self.close_reason or "")
 
     async def send(self, message: str | bytes) -> None:
         """Send a text (`str`) or binary (`bytes`) message; ConnectionClosed once closed.
@@ -329,41 +222,15 @@ class ClientConnection(asyncio.Protocol):
         conn = self.conn
         if conn is None:
             raise RuntimeError("the opening handshake is not complete")
-        if self._lost.done():
-            raise self._closed_error()
         if type(message) is str:
-            data = conn.send_text(message)
+            frame = conn.send_text(message)
         elif isinstance(message, (bytes, bytearray, memoryview)):
-            data = conn.send_binary(message)  # type: ignore[arg-type]
+            frame = conn.send_binary(message)
         else:
             raise TypeError(f"WebSocket messages are str or bytes, not {type(message).__name__}")
-        self._write(data)
+        self._hold(frame)  # sent with the others of this loop turn
         if self._flow.write_paused:
             await self._drain()
-
-    def _write(self, data: bytes) -> None:
-        """Queue frame bytes for the end of this loop turn (at once past `write_limit`)."""
-        pending = self._pending
-        if not pending:
-            self.loop.call_soon(self._flush)
-        pending.append(data)
-        self._pending_size += len(data)
-        if self._pending_size >= self.write_limit:
-            self._flush()
-
-    def _flush(self) -> None:
-        """Hand the queued frames to the transport in one write."""
-        pending = self._pending
-        if pending:
-            self._pending = []
-            self._pending_size = 0
-            if not self.transport.is_closing():
-                self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
-
-    async def _drain(self) -> None:
-        await self._flow.drain()
-        if self._lost.done():
-            raise self._closed_error()
 
     async def ping(self, data: str | bytes | None = None) -> asyncio.Future[float]:
         """Send a ping; the returned future resolves to the round-trip time when its pong arrives.
@@ -371,70 +238,12 @@ class ClientConnection(asyncio.Protocol):
         `data` defaults to 4 random bytes. As RFC 6455 section 5.5.3 allows, a
         pong acknowledges every earlier ping too. Raises ConnectionClosed once closed.
         """
-        conn = self.conn
-        if conn is None:
+        if self.conn is None:
             raise RuntimeError("the opening handshake is not complete")
-        if self._lost.done():
-            raise self._closed_error()
-        if data is None:
-            payload = os.urandom(4)
-            while payload in self._pings:
-                payload = os.urandom(4)
-        else:
-            payload = data.encode() if isinstance(data, str) else bytes(data)
-            if payload in self._pings:
-                raise RuntimeError("a ping with the same payload is already waiting for its pong")
-        self._write(conn.send_ping(payload))
-        future: asyncio.Future[float] = self.loop.create_future()
-        self._pings[payload] = (future, time.monotonic())
-        return future
-
-    def _pong(self, payload: bytes) -> None:
-        pings = self._pings
-        if payload not in pings:
-            return  # unsolicited, or for a ping already acknowledged
-        now = time.monotonic()
-        # Dicts keep insertion order: every ping up to this one is answered.
-        for key in list(pings):
-            future, sent_at = pings.pop(key)
-            if not future.done():
-                future.set_result(now - sent_at)
-            if key == payload:
-                self.latency = now - sent_at
-                break
-        if payload == self._keepalive:
-            self._keepalive = None
-            if self.open:  # once closing, the timer is the close deadline: keep it
-                self._schedule_ping()
-
-    # -- keep-alive ---------------------------------------------------------------------
-
-    def _schedule_ping(self) -> None:
-        self._cancel_timer()
-        if self.ping_interval is not None:
-            self._timer = self.loop.call_later(self.ping_interval, self._send_keepalive)
-
-    def _send_keepalive(self) -> None:
-        self._timer = None
-        if not self.open:
-            return
-        self._keepalive = payload = os.urandom(4)
-        while payload in self._pings:
-            self._keepalive = payload = os.urandom(4)
-        self._write(self.conn.send_ping(payload))  # type: ignore[union-attr]
-        future: asyncio.Future[float] = self.loop.create_future()
-        self._pings[payload] = (future, time.monotonic())
-        if self.ping_timeout is not None:
-            self._timer = self.loop.call_later(self.ping_timeout, self._keepalive_timed_out)
-
-    def _keepalive_timed_out(self) -> None:
-        self._timer = None
-        if self.open:
-            # The server is unresponsive: fail the connection (1011, as websockets does).
-            self._write(self.conn.send_close(1011, "keepalive ping timeout"))  # type: ignore[union-attr]
-            self._flush()
-            self.close_code, self.close_reason = 1011, "keepalive ping timeout"
-        self.transport.abort()  # connection_lost wakes recv()
+        payload = None if data is None else data.encode() if isinstance(data, str) else bytes(data)
+        waiter: asyncio.Future[float] = self.loop.create_future()
+        self._ping(payload, waiter)
+        return waiter
 
     # -- closing ----------------------------------------------------------------------
 
@@ -447,32 +256,20 @@ class ClientConnection(asyncio.Protocol):
         if conn is None:
             self.transport.abort()
             return
-        if not self._lost.done():
-            if conn.close_sent is None and conn.state is not _CLOSED:
-                self._write(conn.send_close(code, reason))
-                self._flush()
-                self._arm_abort()
-                # The server's close may sit behind messages nobody will read.
-                self._flow.resume_reading()
-            await asyncio.shield(self._lost)
+        if conn.state is _OPEN:
+            self._start_close(code, reason)
+        await asyncio.shield(self._lost)
 
     async def wait_closed(self) -> None:
         """Return once the TCP connection is closed."""
         await asyncio.shield(self._lost)
 
-    def _arm_abort(self) -> None:
-        """Replace any timer with the close deadline: past it, TCP is dropped."""
-        self._cancel_timer()
-        if self.close_timeout is not None:
-            self._timer = self.loop.call_later(self.close_timeout, self.transport.abort)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
     def __repr__(self) -> str:
-        state = "open" if self.open else "closed" if self.closed else "connecting" if self.conn is None else "closing"
+        conn = self.conn
+        if conn is not None:
+            state = conn.state.name.lower()
+        else:
+            state = "closed" if self._lost.done() else "connecting"
         return f"<ClientConnection {self.path} {state}>"
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import sys
 from collections import deque
 from time import perf_counter
@@ -24,11 +23,7 @@ from time import perf_counter
 import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from cpu_time import process_cpu_seconds
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+from cpu_time import own_cpu_seconds, process_cpu_seconds
 
 
 class Run:

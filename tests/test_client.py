@@ -510,6 +510,22 @@ def test_close_deadline_survives_a_late_keepalive_pong() -> None:
     assert run(main()) == (True, 1006)
 
 
+def test_keepalive_waits_while_reading_is_paused(kind: str) -> None:
+    """A user behind on its messages is not the server being gone: no 1011, nothing lost."""
+
+    async def main() -> tuple[Any, ...]:
+        async with serving(kind) as server:
+            options = {"max_queue": 4, "ping_interval": 0.01, "ping_timeout": 0.01}
+            async with asgiws.connect(server.uri + "/flood?n=200", **options) as ws:
+                while ws.transport.is_reading():  # the queue fills up and reading pauses
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.3)  # many ping intervals and timeouts with reading paused
+                received = [await ws.recv() for _ in range(200)]
+                return received, ws.close_code
+
+    assert run(main()) == ([str(i) for i in range(200)], None)
+
+
 # -- Limits -----------------------------------------------------------------------
 
 
@@ -598,6 +614,22 @@ def test_refused_handshake_raises_invalid_status(kind: str, path: str, status: i
     assert isinstance(error, HandshakeError)
     if path == "/notfound":
         assert error.body == b"nope"
+
+
+def test_echo_of_a_message_before_a_bad_frame_precedes_the_failing_close() -> None:
+    """As on the server: the user answers the messages that came before the bad frame, then 1002 goes."""
+
+    async def main() -> tuple[Any, ...]:
+        async with misbehaving_websocket_server(b"\x81\x05valid" + b"\x83\x00") as (port, frames):
+            async with asgiws.connect(f"ws://127.0.0.1:{port}/", compression=None) as ws:
+                async for message in ws:
+                    await ws.send(message)
+                code = ws.close_code
+            return await frames, code
+
+    frames, code = run(main())
+    assert frames == [(0x1, b"valid"), (0x8, b"\x03\xea")]
+    assert code == 1002
 
 
 def test_invalid_accept_raises_handshake_error() -> None:
@@ -779,6 +811,33 @@ async def silent_websocket_server() -> AsyncIterator[int]:
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     async with server:
         yield server.sockets[0].getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def misbehaving_websocket_server(data: bytes) -> AsyncIterator[tuple[int, asyncio.Future[list[Any]]]]:
+    """Accepts the handshake, writes `data` in one go, then reads; yields the port and the frames it read."""
+    from asgiws.protocol.frames import FrameParser
+    from asgiws.protocol.handshake import accept_response, parse_upgrade_request
+    from asgiws.protocol.http11 import RequestParser
+
+    frames: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        parser = RequestParser()
+        parser.feed(await reader.readuntil(b"\r\n\r\n"))
+        response, _ = accept_response(parse_upgrade_request(parser.next_event()), compression=None)
+        writer.write(response + data)
+        received = FrameParser(require_mask=True)
+        received.feed(await reader.read())  # until the client closes TCP
+        seen = []
+        while (frame := received.next_frame()) is not None:
+            seen.append((frame.opcode, frame.payload))
+        frames.set_result(seen)
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1], frames
 
 
 @contextlib.asynccontextmanager

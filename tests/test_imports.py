@@ -75,3 +75,30 @@ def test_graph_sees_imports():
 
 def test_no_import_circle():
     assert circles(import_graph()) == []
+
+
+def imported_layers(module: str, graph: dict[str, set[str]]) -> set[str]:
+    """The asgiws packages (or top-level modules) `module` imports, itself left out."""
+    own = module.split(".")[1] if module.count(".") else module
+    return {name.split(".")[1] if name.count(".") else name for name in graph[module]} - {own}
+
+
+def test_connection_layer_stands_on_the_protocol_core_alone():
+    graph = import_graph()
+    layer = [name for name in graph if name.startswith("asgiws.connection")]
+    assert "asgiws.connection.websocket" in layer
+    for module in layer:
+        assert imported_layers(module, graph) <= {"protocol"}, module
+
+
+def test_client_imports_only_the_protocol_core_and_the_connection_layer():
+    assert imported_layers("asgiws.client", import_graph()) == {"protocol", "connection"}
+
+
+def test_asgi_types_stand_alone_and_the_protocol_core_speaks_no_asgi():
+    graph = import_graph()
+    # Every layer may use the ASGI aliases because they import nothing of asgiws ...
+    assert graph["asgiws.types"] == set()
+    assert "asgiws.types" in graph["asgiws.app.requests"] and "asgiws.types" in graph["asgiws.server.http"]
+    # ... but the sans-I/O core deals in bytes and events, not ASGI.
+    assert not [name for name in graph if name.startswith("asgiws.protocol") and "asgiws.types" in graph[name]]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
+from ..types import ASGIApp, Receive, Scope, Send
 from .routing import AnyRoute, Mount, Route, Router, WebSocketRoute
 from .staticfiles import StaticFiles
 
@@ -20,10 +21,6 @@ __all__ = ["App", "Middleware", "State"]
 
 logger = logging.getLogger("asgiws.app")
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Hook = Callable[[], Any]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")

@@ -14,9 +14,10 @@ import os
 import stat
 from email.utils import formatdate
 from mimetypes import guess_type
-from typing import Any, AsyncIterable, Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import Any, AsyncIterable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
+from ..types import Receive, Scope, Send
 from .datastructures import MutableHeaders
 
 __all__ = [
@@ -28,10 +29,6 @@ __all__ = [
     "StreamingResponse",
     "FileResponse",
 ]
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 # Statuses that never carry a body, so no Content-Length either (RFC 9110 8.6).
 _NO_BODY = frozenset((204, 304))

@@ -20,6 +20,7 @@ import inspect
 import logging
 from typing import Any, Awaitable, Callable, Iterable, Sequence
 
+from ..types import ASGIApp, Receive, Scope, Send
 from .exceptions import HTTPException
 from .patterns import PathPattern
 from .requests import Request
@@ -29,12 +30,6 @@ from .websocket import WebSocket, run_handler, takes_path
 __all__ = ["Route", "WebSocketRoute", "Mount", "Router", "route_path", "to_response"]
 
 logger = logging.getLogger("asgiws.app")
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
 
 def route_path(scope: Scope) -> str:
     """The path to route on: `path` without the `root_path` the app is mounted at.

@@ -30,11 +30,17 @@ What it enforces, beyond single frames (frames.py):
   header when no extension transforms payloads;
 * the close handshake (sections 5.5.1, 7.1): a received close is answered
   with a close echoing its code (1000 when it had none); after our close,
-  data frames are ignored but the peer's close is still read. State goes
-  OPEN -> CLOSING (we sent a close) -> CLOSED (both closes, a failure or EOF).
-  The server closes TCP first once the handshake is done (section 7.1.1), so
-  `close_expected()` is True then on the server side; on failure or EOF it
-  is True on both sides. A client waits for the server's EOF (with a timeout).
+  data frames are ignored but the peer's close is still read. `state` goes
+  OPEN -> CLOSING (we sent a close) -> CLOSED (both closes, a failure or EOF),
+  or OPEN -> CLOSED at once; `_TRANSITIONS` lists the moves and `_enter` is
+  the only place that makes one. The asyncio layer and its users ask this
+  state (and `close_code`) instead of keeping their own copy: a lost TCP
+  connection is `receive_eof()` for them too. The server closes TCP first
+  once the handshake is done (section 7.1.1), so `close_expected()` is True
+  then on the server side; on failure or EOF it is True on both sides. A
+  client waits for the server's EOF (with a timeout).
+* `fail(code, reason)` fails the connection from this side (section 7.1.7),
+  for what the bytes cannot show, such as a peer that stopped answering pings.
 * sending data after our close raises `ConnectionClosed`, with one
   exception: after a failure, data may still be sent until `data_to_send()`
   hands out the failing close frame, so that answers to the messages that
@@ -77,14 +83,22 @@ class Side(enum.IntEnum):
 
 
 class State(enum.IntEnum):
-    """Connection state (after the opening handshake)."""
+    """Where the close handshake is (after the opening handshake)."""
 
-    OPEN = 1
-    CLOSING = 2
-    CLOSED = 3
+    OPEN = 1  # messages flow both ways
+    CLOSING = 2  # we sent a close frame; the peer's is still to come
+    CLOSED = 3  # both close frames, a failure (either side's) or EOF: nothing more is received
 
 
+_OPEN = State.OPEN
 _CLOSED = State.CLOSED
+
+#: Every state change there is; `WebSocketConnection._enter` makes them.
+_TRANSITIONS: dict[State, tuple[State, ...]] = {
+    State.OPEN: (State.CLOSING, State.CLOSED),
+    State.CLOSING: (State.CLOSED,),
+    State.CLOSED: (),
+}
 
 
 class WebSocketConnection:
@@ -101,13 +115,16 @@ class WebSocketConnection:
         self.extensions = list(extensions)
         self.max_size = max_size
         self.state = State.OPEN
-        #: Close code and reason received from the peer (1006 after EOF without a close frame).
+        #: Once CLOSED, the code and reason it closed with, as the application
+        #: is told: the peer's close frame's; the code we failed the connection
+        #: with (1002, 1007, 1009, or `fail()`'s); 1006 after EOF without either.
         self.close_code: int | None = None
         self.close_reason: str = ""
         #: (code, reason) of the close frame we sent, None until we send one.
         self.close_sent: tuple[int, str] | None = None
         #: The error that failed the connection, if the peer broke the protocol.
         self.failure: WebSocketProtocolError | None = None
+        self._failed = False  # we failed the connection (the peer's error, or `fail()`)
         self.eof_received = False
         rsv_bits = 0
         for ext in self.extensions:
@@ -255,47 +272,47 @@ class WebSocketConnection:
 
     def _receive_close(self, payload: bytes, events: list[Event]) -> None:
         code, reason = parse_close(payload)
-        self.close_code = code
-        self.close_reason = reason
         events.append(CloseReceived(code, reason))
         if self.close_sent is None:
             # Section 5.5.1: echo the status code received (1000 when there was none).
             echo = 1000 if code == 1005 else code
             self.close_sent = (echo, "")
             self._out.append(serialize_frame(Frame(Opcode.CLOSE, serialize_close(echo)), self._mask))
-        self.state = State.CLOSED
         # Section 5.5.1: nothing after a close frame is processed.
-        self._parser.clear()
-        self._parts = []
+        self._enter(_CLOSED, code, reason)
 
     def _fail(self, exc: WebSocketProtocolError, events: list[Event]) -> None:
         """Fail the WebSocket connection (section 7.1.7): send our close with the error's code."""
         code = exc.close_code
         self.failure = exc
+        self._failed = True
         if self.close_sent is None:
             self.close_sent = (code, "")
             self._out.append(serialize_frame(Frame(Opcode.CLOSE, serialize_close(code)), self._mask))
             self._failure_close_pending = True
-        if self.close_code is None:
-            self.close_code = 1006
-        self.state = State.CLOSED
-        self._parser.clear()
-        self._parts = []
+        self._enter(_CLOSED, code, "")
         events.append(ConnectionFailed(code, exc))
 
     def receive_eof(self) -> list[Event]:
-        """The peer closed TCP; returns [CloseReceived(1006, "")] if it never sent a close frame."""
+        """The peer closed TCP (or the connection was lost); [CloseReceived(1006, "")] if it was not CLOSED yet."""
         if self.eof_received:
             return []
         self.eof_received = True
-        self._parser.clear()
-        self._parts = []
         if self.state is _CLOSED:
             return []
-        self.state = State.CLOSED
-        self.close_code = 1006
-        self.close_reason = ""
+        self._enter(_CLOSED, 1006, "")
         return [CloseReceived(1006, "")]
+
+    def _enter(self, state: State, code: int = 0, reason: str = "") -> None:
+        """Move to `state`: the only place the state changes; CLOSED records the close `code` and `reason`."""
+        if state not in _TRANSITIONS[self.state]:
+            raise RuntimeError(f"a WebSocket connection cannot go from {self.state.name} to {state.name}")
+        self.state = state
+        if state is _CLOSED:
+            self.close_code = code
+            self.close_reason = reason
+            self._parser.clear()
+            self._parts = []
 
     def data_to_send(self) -> bytes:
         """Automatic replies produced by `receive_data` (empty bytes when none)."""
@@ -314,17 +331,20 @@ class WebSocketConnection:
         """
         if self.state is not _CLOSED:
             return False
-        return self.side == Side.SERVER or self.failure is not None or self.eof_received
+        return self.side == Side.SERVER or self._failed or self.eof_received
 
     # -- sending ----------------------------------------------------------
 
-    def _closed_error(self) -> ConnectionClosed:
-        code = self.close_code if self.close_code is not None else 1006
-        return connection_closed(code, self.close_reason)
+    def closed_error(self) -> ConnectionClosed:
+        """What sending raises once the connection is not OPEN: its close code, else our close frame's."""
+        if self.close_code is not None:
+            return connection_closed(self.close_code, self.close_reason)
+        code, reason = self.close_sent or (1006, "")
+        return connection_closed(code, reason)
 
     def _send_data(self, opcode: int, payload: bytes) -> bytes:
-        if (self.close_sent is not None or self.state is _CLOSED) and not self._failure_close_pending:
-            raise self._closed_error()
+        if self.state is not _OPEN and not self._failure_close_pending:
+            raise self.closed_error()
         frame = Frame(opcode, payload)
         for ext in self.extensions:
             frame = ext.encode(frame)
@@ -347,8 +367,8 @@ class WebSocketConnection:
         return self._send_control(Opcode.PONG, payload)
 
     def _send_control(self, opcode: int, payload: bytes) -> bytes:
-        if self.close_sent is not None or self.state is _CLOSED:
-            raise self._closed_error()
+        if self.state is not _OPEN:
+            raise self.closed_error()
         if len(payload) > 125:
             raise ValueError("control frame payload longer than 125 bytes")
         return serialize_frame(Frame(opcode, bytes(payload)), self._mask)
@@ -360,9 +380,25 @@ class WebSocketConnection:
         `ConnectionClosed` if a close was already sent (e.g. the echo of the
         peer's close) and ValueError for a code that cannot be sent.
         """
-        if self.close_sent is not None or self.state is _CLOSED:
-            raise self._closed_error()
+        if self.state is not _OPEN:
+            raise self.closed_error()
         body = serialize_close(code, reason)
         self.close_sent = (code, reason)
-        self.state = State.CLOSING
+        self._enter(State.CLOSING)
+        return serialize_frame(Frame(Opcode.CLOSE, body), self._mask)
+
+    def fail(self, code: int, reason: str = "") -> bytes:
+        """The bytes of our close frame failing the connection (section 7.1.7); the state is CLOSED.
+
+        For what the bytes received cannot show, such as a peer that stopped
+        answering pings (1011). The connection is then CLOSED with `code`:
+        nothing more is received, and TCP should be closed (`close_expected()`).
+        Raises `ConnectionClosed` unless the connection is OPEN.
+        """
+        if self.state is not _OPEN:
+            raise self.closed_error()
+        body = serialize_close(code, reason)
+        self.close_sent = (code, reason)
+        self._failed = True
+        self._enter(_CLOSED, code, reason)
         return serialize_frame(Frame(Opcode.CLOSE, body), self._mask)

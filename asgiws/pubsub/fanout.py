@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..app.broadcast import Connection, broadcast
 from .errors import HistoryLost
 from .message import Message
 
-if TYPE_CHECKING:
-    from .subscription import Subscription
+
+class Subscriber(Protocol):
+    """What the fan-out needs of a local subscription (`Subscription` is one)."""
+
+    def push(self, message: Message) -> None:
+        """Take a live message, or note that it must be read from history."""
+
+    def history_lost(self) -> None:
+        """The topic's history no longer reaches back to what this subscriber missed."""
+
+    def close(self) -> None:
+        """End the subscription: its iterator stops."""
 
 __all__ = ["LocalFanout"]
 
@@ -29,7 +39,7 @@ class LocalFanout:
     """The subscriptions and joined connections of one topic in this process."""
 
     def __init__(self) -> None:
-        self.subscriptions: set[Subscription] = set()
+        self.subscriptions: set[Subscriber] = set()
         self.connections: dict[Connection, int] = {}  # how many join() blocks hold each
         self._closing: set[asyncio.Task[None]] = set()
 

@@ -29,7 +29,8 @@ from typing import Any, AsyncIterator
 
 import httpx
 
-from .scope import ASGIApp, Message, request_scope
+from ..types import ASGIApp, Message
+from .scope import request_scope
 
 __all__ = ["ASGITransport", "ClientDisconnected"]
 

@@ -40,7 +40,7 @@ from typing import Any, AsyncIterator, Generator
 
 from ..app.datastructures import Headers
 from ..protocol.errors import ConnectionClosed, InvalidStatus, connection_closed
-from .scope import ASGIApp, Message
+from ..types import ASGIApp, Message
 
 __all__ = ["InProcessWebSocket"]
 

@@ -373,6 +373,48 @@ def test_send_after_failure_raises() -> None:
         conn.send_text("x")
 
 
+def test_a_failed_connection_closes_with_the_code_it_was_failed_with() -> None:
+    """What the asyncio layer tells the app and the client's user: 1002 here, not 1006."""
+    conn = server()
+    conn.receive_data(client_frame(0x83))
+    assert (conn.state, conn.close_code, conn.close_reason) == (State.CLOSED, 1002, "")
+
+
+def test_send_after_our_close_raises_with_our_code() -> None:
+    conn = server()
+    conn.send_close(4001, "mine")
+    with pytest.raises(ConnectionClosedError) as info:
+        conn.send_text("x")
+    assert (info.value.code, info.value.reason) == (4001, "mine")
+
+
+@pytest.mark.parametrize("side", [Side.SERVER, Side.CLIENT])
+def test_fail_sends_a_close_and_is_closed_at_once(side: Side) -> None:
+    """A keep-alive timeout: our close with 1011, nothing more received, TCP to be closed by either side."""
+    conn = WebSocketConnection(side)
+    frames = sent_frames(conn.fail(1011, "keepalive ping timeout"), masked=side == Side.CLIENT)
+    assert frames == [Frame(Opcode.CLOSE, b"\x03\xf3keepalive ping timeout")]
+    assert (conn.state, conn.close_code, conn.close_reason) == (State.CLOSED, 1011, "keepalive ping timeout")
+    assert conn.close_expected()
+    with pytest.raises(ConnectionClosedError):
+        conn.send_text("x")
+    with pytest.raises(ConnectionClosedError):
+        conn.fail(1011)
+    assert conn.receive_eof() == []
+    assert conn.close_code == 1011
+
+
+def test_state_changes_only_along_the_close_handshake() -> None:
+    conn = server()
+    conn.send_close()
+    with pytest.raises(RuntimeError):
+        conn._enter(State.OPEN)
+    conn.receive_data(close_frame(1000))
+    for state in State:
+        with pytest.raises(RuntimeError):
+            conn._enter(state)
+
+
 def test_send_close_rejects_invalid_codes() -> None:
     with pytest.raises(ValueError):
         server().send_close(1006)

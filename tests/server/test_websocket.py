@@ -346,6 +346,31 @@ def test_cancelled_receive_loses_and_reorders_nothing(server_kind: str) -> None:
         assert get(seen) == [str(i) for i in range(count)]
 
 
+def test_a_second_receive_while_one_waits_is_refused() -> None:
+    """Instead of leaving the first one waiting forever: it still gets the message."""
+    seen: queue.Queue[Any] = queue.Queue()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        first = asyncio.ensure_future(receive())
+        await asyncio.sleep(0)  # the first one now waits
+        try:
+            await receive()
+        except RuntimeError:
+            seen.put("refused")
+        seen.put(await first)
+
+    async def client(host: str, port: int) -> None:
+        async with connect(f"ws://{host}:{port}/") as ws:
+            await ws.send("one")
+
+    with running_server(app, "asgiws") as (host, port):
+        run(client(host, port))
+        assert get(seen) == "refused"
+        assert get(seen) == {"type": "websocket.receive", "text": "one"}
+
+
 def test_connection_extension_tells_an_app_that_does_not_read_that_the_client_left() -> None:
     seen: queue.Queue[Any] = queue.Queue()
 

@@ -2,8 +2,8 @@
 
 asyncio calls `pause_writing()` when the transport's buffer passes its
 high-water mark and `resume_writing()` once it drains below the low-water
-mark; the connection protocol forwards both here, and ASGI `send` awaits
-`drain()` so a slow peer slows the app down instead of growing the buffer.
+mark; the connection forwards both here, and a `send` awaits `drain()` so
+a slow peer slows the sender down instead of growing the buffer.
 The same object pauses and resumes *reading* for the other direction.
 """
 
@@ -15,8 +15,9 @@ import asyncio
 class FlowControl:
     """Write-side backpressure and read-side pausing for one transport.
 
-    Used by every connection protocol (HTTP, server and client WebSocket), so
-    it is kept small: the future writers wait on exists only while they wait.
+    Used by every connection (the server's HTTP protocol and `Connection`,
+    the WebSocket of both ends), so it is kept small: the future writers
+    wait on exists only while they wait.
     """
 
     __slots__ = ("_transport", "read_paused", "write_paused", "_writable")
