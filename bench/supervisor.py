@@ -87,24 +87,13 @@ def workers_of(supervised: Supervised) -> tuple[list[int], int]:
     return pids, port
 
 
-def killed(directory: str) -> float:
-    supervised = Supervised(directory)
-    try:
-        victim = workers_of(supervised)[0][0]
-        start = time.monotonic()
-        os.kill(victim, signal.SIGKILL)
-        at, _ = supervised.wait_for("running on")
-        return at - start
-    finally:
-        supervised.stop()
-
-
-def hung(directory: str) -> float:
+def replaced(directory: str, sig: int) -> float:
+    """Seconds from `sig` to a worker until its replacement serves (health check timeout: 1 s)."""
     supervised = Supervised(directory, "--timeout-worker-healthcheck", "1")
     try:
         victim = workers_of(supervised)[0][0]
         start = time.monotonic()
-        os.kill(victim, signal.SIGSTOP)
+        os.kill(victim, sig)
         at, _ = supervised.wait_for("running on")
         return at - start
     finally:
@@ -147,8 +136,9 @@ def main() -> None:
     rounds = parser.parse_args().rounds
     with tempfile.TemporaryDirectory() as directory:
         Path(directory, "bench_app.py").write_text(APP)
-        for name, measure in (("SIGKILL -> replacement serving", killed), ("SIGSTOP -> replacement serving", hung)):
-            times = [measure(directory) for _ in range(rounds)]
+        for sig in (signal.SIGKILL, signal.SIGSTOP):
+            times = [replaced(directory, sig) for _ in range(rounds)]
+            name = f"{signal.Signals(sig).name} -> replacement serving"
             print(f"{name:34} median {statistics.median(times):.2f} s, worst {max(times):.2f} s")
         results = [rolling(directory) for _ in range(rounds)]
         times = [seconds for seconds, _, _ in results]
