@@ -289,11 +289,11 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self._finish()
 
     def shutdown(self) -> None:
-        """Graceful shutdown: close with 1001 (going away), bounded by the close timeout."""
+        """Graceful shutdown: close with `server_state.close_code` (1001, or 1012 on a restart)."""
         conn = self.conn
         if conn is not None:
             if conn.state is _OPEN:
-                self._start_close(1001, "")
+                self._start_close(self.server_state.close_code, "")
         elif self.handshake is PENDING or self.handshake is RESPONDING:
             self._respond_and_close(503, [], None)
 
