@@ -23,7 +23,8 @@ loop running forever is stopped. A second Ctrl-C forces the shutdown.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from typing import Any
 
 from .app.websocket import websocket_app
 from .server.config import Config

@@ -25,7 +25,7 @@ import dataclasses
 import hashlib
 import os
 import re
-from typing import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from . import limits
 from .deflate import EXTENSION_NAME, DeflateSettings, ExtensionOffer, parse_extensions, serialize_extensions
@@ -147,7 +147,7 @@ def _header_line(name: bytes, value: bytes) -> bytes:
     if TOKEN_RE.fullmatch(name) is None:
         raise InvalidAccept(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
     if FIELD_VALUE_RE.fullmatch(value) is None:
-        raise InvalidAccept(f"invalid value for header {name!r}: CR, LF, NUL or another control character")
+        raise InvalidAccept(f"invalid value for header {name!r}: CR, LF, NUL or another control byte")
     return name + b": " + value + b"\r\n"
 
 

@@ -45,12 +45,7 @@ from ..connection import Connection
 from ..protocol import limits
 from ..protocol.connection import Side, State, WebSocketConnection
 from ..protocol.deflate import DeflateSettings
-from ..protocol.errors import (
-    ConnectionClosed,
-    ForbiddenOrigin,
-    HandshakeError,
-    connection_closed,
-)
+from ..protocol.errors import ConnectionClosed, ForbiddenOrigin, HandshakeError, connection_closed
 from ..protocol.handshake import (
     UpgradeRequest,
     accept_response,
@@ -58,6 +53,7 @@ from ..protocol.handshake import (
     reject_response,
     rejection_head,
 )
+from ..types import Message
 
 error_logger = logging.getLogger("asgiws.error")
 access_logger = logging.getLogger("asgiws.access")
@@ -208,7 +204,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
 
     # -- ASGI send -----------------------------------------------------------------
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: Message) -> None:
         """Handle one ASGI message from the app; raises ConnectionClosed once closed."""
         kind = message["type"]
         conn = self.conn
@@ -308,11 +304,11 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self._finish()
 
     def shutdown(self) -> None:
-        """Graceful shutdown: close with 1001 (going away), bounded by the close timeout."""
+        """Graceful shutdown: close with `server_state.close_code` (1001, or 1012 on a restart)."""
         conn = self.conn
         if conn is not None:
             if conn.state is _OPEN:
-                self._start_close(1001, "")
+                self._start_close(self.server_state.close_code, "")
         elif self.handshake is PENDING or self.handshake is RESPONDING:
             self._respond_and_close(503)
 

@@ -109,10 +109,18 @@ def test_trusted_hosts():
     assert TrustedHosts("*").client_host("1.1.1.1, 2.2.2.2") == "1.1.1.1"
 
 
-def test_uvicorn_only_keywords_accepted_unknown_rejected():
+def test_uvicorn_keywords_with_uvicorns_defaults_accepted_unknown_rejected():
     asgiws.Config("m:app", reload=False, http2=False, limit_max_requests_jitter=0)
     with pytest.raises(TypeError):
         asgiws.Config("m:app", no_such_setting=1)
+
+
+def test_workers_default_to_web_concurrency(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert asgiws.Config("m:app").workers == 3
+    assert asgiws.Config("m:app", workers=2).workers == 2
+    monkeypatch.delenv("WEB_CONCURRENCY")
+    assert asgiws.Config("m:app").workers == 1
 
 
 @pytest.mark.parametrize(
@@ -129,7 +137,8 @@ def test_ws_origins():
     config = asgiws.Config("app:app", ws_origins="https://a.example, http://b.example:8080,null")
     assert config.ws_origins == ["https://a.example", "http://b.example:8080", "null"]
     assert config.encoded_origins == {b"https://a.example", b"http://b.example:8080", b"null"}
-    assert asgiws.Config("app:app", ws_origins=["https://a.example", None]).encoded_origins == {b"https://a.example", None}
+    listed = asgiws.Config("app:app", ws_origins=["https://a.example", None])
+    assert listed.encoded_origins == {b"https://a.example", None}
     for wrong in ("https://a.example/", "a.example", "https://a.example/path", ["https://a.example", 3]):
         with pytest.raises(InvalidSetting, match="ws_origins"):
             asgiws.Config("app:app", ws_origins=wrong)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .test_processes import ServerProcess
+from .processes import ServerProcess
 
 SOFT, HARD = 40, 64  # the server starts with SOFT, raises it to HARD
 CLIENTS = 90  # more connections than HARD descriptors
@@ -49,7 +49,7 @@ def test_out_of_descriptors_the_server_serves_what_it_has_and_accepts_again(tmp_
     socks: list[socket.socket] = []
     try:
         assert f"from {SOFT} to {HARD}" in server.wait_for("Raised the open file limit")
-        port = int(server.wait_for("running on http://127.0.0.1:").split("127.0.0.1:")[1].split()[0])
+        port = server.wait_for_port()
         for _ in range(CLIENTS):
             sock = socket.create_connection(("127.0.0.1", port), timeout=5)
             sock.sendall(REQUEST)
@@ -72,17 +72,9 @@ def test_out_of_descriptors_the_server_serves_what_it_has_and_accepts_again(tmp_
         for sock in socks:
             sock.close()
         status = server.stop()
-    shortages = [line for line in server.log + drain(server) if "Cannot accept connections" in line]
+    shortages = [line for line in server.log if "Cannot accept connections" in line]
     assert len(shortages) == 1, shortages
     assert "Too many open files" in shortages[0]
     assert "Traceback" not in "".join(server.log)
     assert status == 0
 
-
-def drain(server: ServerProcess) -> list[str]:
-    """The log lines the process wrote that the test has not read yet (it has exited)."""
-    server.reader.join(5)
-    lines = []
-    while not server.lines.empty():
-        lines.append(server.lines.get())
-    return lines
