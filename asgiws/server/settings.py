@@ -292,9 +292,10 @@ class Settings:
     ws_origins: list[str | None] | str | None = setting(
         None,
         Group.WEBSOCKET,
-        'comma-separated origins allowed to open a WebSocket, e.g. "https://a.example" '
-        "(403 for any other Origin, or none; none: no check)",
+        'comma-separated origins that may open a WebSocket, e.g. "https://a.example" '
+        "(a handshake with any other Origin, or none, gets 403)",
         metavar="ORIGINS",
+        default_text="none: no check",
     )
     ws_per_message_deflate: bool = setting(
         True,
