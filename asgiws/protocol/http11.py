@@ -30,8 +30,8 @@ the grammar it reads is `grammar`'s, shared with the opening handshake.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Iterable, Union
 
 from . import grammar, limits
 from .errors import HTTPError
@@ -174,7 +174,7 @@ class EndOfMessage:
         return f"EndOfMessage(trailers={self.trailers!r})"
 
 
-Event = Union[Request, Data, EndOfMessage, _Sentinel]
+Event = Request | Data | EndOfMessage | _Sentinel
 
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")}
 
@@ -249,6 +249,7 @@ del _state
 # Module-level names for the hot paths (a global load, not an enum attribute lookup).
 _HEAD, _BODY, _PAUSED, _SWITCHED, _FAILED = _S.HEAD, _S.BODY, _S.PAUSED, _S.SWITCHED, _S.FAILED
 _CHUNK_DATA, _CHUNK_END, _CHUNK_SIZE = _S.CHUNK_DATA, _S.CHUNK_END, _S.CHUNK_SIZE
+_CHUNKED_STATES = frozenset((_S.CHUNK_SIZE, _S.CHUNK_DATA, _S.CHUNK_END, _S.TRAILERS))
 _LENGTH_HEAD, _CHUNKED_HEAD, _END, _UPGRADE_END = _STEP.LENGTH_HEAD, _STEP.CHUNKED_HEAD, _STEP.END, _STEP.UPGRADE_END
 _CHUNK, _LAST_CHUNK, _CHUNK_READ, _CHUNK_CRLF = _STEP.CHUNK, _STEP.LAST_CHUNK, _STEP.CHUNK_READ, _STEP.CHUNK_CRLF
 
@@ -260,7 +261,8 @@ _EXPECT = b"expect"
 _UPGRADE = b"upgrade"
 _HOST = b"host"
 # The fields recorded in `Request.special_fields`: those above, and what the
-# WebSocket opening handshake reads (RFC 6455 section 4.2.1).
+# WebSocket opening handshake reads (RFC 6455 section 4.2.1; Origin for the
+# server's `ws_origins`).
 _SPECIAL = frozenset(
     (
         _CONTENT_LENGTH,
@@ -273,6 +275,7 @@ _SPECIAL = frozenset(
         b"sec-websocket-version",
         b"sec-websocket-protocol",
         b"sec-websocket-extensions",
+        b"origin",
     )
 )
 
@@ -331,6 +334,16 @@ class RequestParser:
     def buffered(self) -> int:
         """How many received bytes are not parsed yet."""
         return len(self._buf)
+
+    @property
+    def body_left(self) -> int | None:
+        """Bytes of the current body not returned as `Data` yet; None for a chunked body (unknown), 0 outside a body."""
+        state = self._state
+        if state is _BODY:
+            return self._remaining
+        if state in _CHUNKED_STATES:
+            return None
+        return 0
 
     @property
     def between_requests(self) -> bool:
@@ -622,12 +635,15 @@ _STATUS_LINES: dict[tuple[int, str], bytes] = {}
 
 
 def status_line(status: int, http_version: str = "1.1") -> bytes:
-    """``HTTP/1.1 200 OK\\r\\n``, with the reason phrase from http.HTTPStatus; cached."""
+    """``HTTP/1.1 200 OK\\r\\n``, with the reason phrase from http.HTTPStatus; cached.
+
+    Raises InvalidResponse for a status that is not an int of `grammar.STATUS_CODES`.
+    """
     key = (status, http_version)
     line = _STATUS_LINES.get(key)
     if line is None:
-        if type(status) is not int or not 100 <= status <= 999:
-            raise InvalidResponse(f"invalid status code {status!r}")
+        if type(status) is not int or status not in grammar.STATUS_CODES:
+            raise InvalidResponse(f"invalid status code {status!r}: an int from 100 to 599 (RFC 9110 section 15)")
         try:
             reason = HTTPStatus(status).phrase.encode("ascii")
         except ValueError:
@@ -685,9 +701,9 @@ class ResponseWriter:
         try:
             for name, value in headers:
                 if _match_token(name) is None:
-                    raise InvalidResponse(f"invalid header name {name!r}")
+                    raise InvalidResponse(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
                 if _match_field_value(value) is None:
-                    raise InvalidResponse(f"invalid value for header {name!r}")
+                    raise InvalidResponse(f"invalid value for header {name!r}: CR, LF, NUL or another control byte")
                 lower = name.lower()
                 if lower == b"content-length":
                     if _match_content_length(value.strip(b" \t")) is None:

@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from tests.examples.browser import chromium_path, open_page
 
@@ -52,11 +53,11 @@ def example(name: str, *args: str, force_stop: bool = False) -> Iterator[tuple[i
                     # succeed by meeting itself (TCP simultaneous open): that is not the example.
                     if probe.getsockname() != probe.getpeername():
                         break
-            except OSError:
+            except OSError as exc:
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited early:\n{process.stdout.read()}")
+                    raise RuntimeError(f"{name} exited early:\n{process.stdout.read()}") from exc
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not listen on port {port}")
+                    raise RuntimeError(f"{name} did not listen on port {port}") from exc
                 time.sleep(0.05)
         yield port, process
     finally:
@@ -111,8 +112,13 @@ def test_server_with_websockets_client() -> None:
 
 def test_time_page_and_socket_from_one_process() -> None:
     async def collect(port: int) -> list[str]:
-        async with connect(f"ws://127.0.0.1:{port}/time") as ws:
+        async with connect(f"ws://127.0.0.1:{port}/time", origin=f"http://127.0.0.1:{port}") as ws:  # type: ignore[arg-type]
             return [await asyncio.wait_for(ws.recv(), 5) for _ in range(3)]
+
+    async def refused(port: int, origin: str | None) -> int:
+        with pytest.raises(InvalidStatus) as info:
+            await connect(f"ws://127.0.0.1:{port}/time", origin=origin)  # type: ignore[arg-type]
+        return info.value.response.status_code
 
     with example("time.py") as (port, _):
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
@@ -120,6 +126,9 @@ def test_time_page_and_socket_from_one_process() -> None:
         assert page.headers["content-type"].startswith("text/html")
         assert "location.host" in page.text  # connects back to where it was served from
         stamps = asyncio.run(collect(port))
+        # A page of another site (or no browser at all) may not open it.
+        assert asyncio.run(refused(port, "https://elsewhere.example")) == 403
+        assert asyncio.run(refused(port, None)) == 403
     assert len(stamps) == 3
     assert stamps == sorted(stamps)
 
@@ -222,7 +231,7 @@ def test_chat_rooms() -> None:
             try:
                 await asyncio.wait_for(carol.recv(), 0.3)
                 leaked = True
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 leaked = False
             return to_bob, to_alice, leaked
 

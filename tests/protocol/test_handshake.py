@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asgiws.protocol.deflate import DeflateSettings, PerMessageDeflate
-from asgiws.protocol.errors import HandshakeError, HTTPError, InvalidStatus, ProtocolError
+from asgiws.protocol.errors import ForbiddenOrigin, HandshakeError, HTTPError, InvalidStatus, ProtocolError
 from asgiws.protocol.frames import Frame, Opcode
 from asgiws.protocol.handshake import (
     ClientHandshake,
@@ -122,6 +122,40 @@ def test_rejected_requests(method: str, version: str, changes: dict, status: int
     assert info.value.status == status
 
 
+ALLOWED = frozenset([b"https://a.example", b"null"])
+
+
+@pytest.mark.parametrize(
+    "origin, allowed, passes",
+    [
+        (b"https://a.example", ALLOWED, True),
+        (b"null", ALLOWED, True),
+        (b"https://b.example", ALLOWED, False),
+        (b"https://a.example.evil", ALLOWED, False),
+        (b"http://a.example", ALLOWED, False),
+        (None, ALLOWED, False),
+        ([b"https://a.example", b"https://a.example"], ALLOWED, False),
+        (None, ALLOWED | {None}, True),
+        (b"https://b.example", None, True),
+        (None, None, True),
+    ],
+)
+def test_origin_check(origin: bytes | list[bytes] | None, allowed: frozenset | None, passes: bool) -> None:
+    request = upgrade_request(origin=origin)
+    if passes:
+        assert parse_upgrade_request(request, allowed).key == KEY
+    else:
+        with pytest.raises(ForbiddenOrigin) as info:
+            parse_upgrade_request(request, allowed)
+        assert info.value.status == 403
+
+
+def test_an_invalid_handshake_is_refused_as_such_before_its_origin() -> None:
+    with pytest.raises(HandshakeError) as info:
+        parse_upgrade_request(upgrade_request(sec_websocket_version=b"8", origin=b"https://b.example"), ALLOWED)
+    assert info.value.status == 426
+
+
 def test_websocket_among_several_upgrade_protocols() -> None:
     assert parse_upgrade_request(upgrade_request(upgrade=b"h2c, WebSocket")).key == KEY
     with pytest.raises(HandshakeError):
@@ -153,7 +187,9 @@ def test_rfc_example_response() -> None:
 
 
 def test_response_with_compression_and_app_headers() -> None:
-    request = parse_upgrade_request(upgrade_request(sec_websocket_extensions=b"permessage-deflate; client_max_window_bits"))
+    request = parse_upgrade_request(
+        upgrade_request(sec_websocket_extensions=b"permessage-deflate; client_max_window_bits")
+    )
     response, extensions = accept_response(request, headers=[(b"x-served-by", b"asgiws"), (b"set-cookie", b"a=b")])
     assert response.endswith(
         b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12\r\n"
@@ -336,7 +372,8 @@ def test_client_rejects_invalid_101(extra: list[bytes], accept: str | None) -> N
 
 
 VALID_101_FIELDS = (
-    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Accept: {accept}\r\n"
 )
 
 
@@ -344,7 +381,10 @@ VALID_101_FIELDS = (
     "response",
     [
         b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
+        (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        ),
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
         b"HTTP/1.1 10 Nope\r\n\r\n",
@@ -353,8 +393,14 @@ VALID_101_FIELDS = (
         b"HTTP/1.1 101 Switching Protocols\r\nNo colon\r\n\r\n",
         # The request parser's grammar (RFC 9112 sections 4 and 5), as strictly:
         b"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
-        b"HTTP/1.1 101 Switching\x01\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
-        b"HTTP/2.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
+        (
+            b"HTTP/1.1 101 Switching\x01\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        ),
+        (
+            b"HTTP/2.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        ),
         VALID_101_FIELDS + b"X-Bad: a\x01b\r\n\r\n",
         VALID_101_FIELDS + b"X-Bad: a\rb\r\n\r\n",
         VALID_101_FIELDS + b"Bad Name: x\r\n\r\n",
@@ -453,8 +499,9 @@ def test_client_header_count_limit() -> None:
 
 def test_client_compression_negotiated_with_window_limits() -> None:
     client = ClientHandshake("a", compression=DeflateSettings(window_bits=10))
-    assert b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; client_max_window_bits=10\r\n" in (
-        client.request
+    assert (
+        b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; client_max_window_bits=10\r\n"
+        in client.request
     )
     result = client.receive_data(
         response_for(client, b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9")
