@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -122,7 +123,7 @@ class Clients:
                 return None
             try:
                 await asyncio.wait_for(self.done_changed.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return None
         return max(self.done.pop(seq))
 
@@ -137,7 +138,7 @@ class Clients:
         for process in self.processes:
             try:
                 await asyncio.wait_for(process.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 process.kill()
         for reader in self.readers:
             reader.cancel()
@@ -316,8 +317,9 @@ class RedisServer:
 
 async def measure_redis(clients: Clients, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     """2 asgiws processes whose clients join() one topic on one redis-server; published from here."""
-    import asgiws
     from fanout_server import message
+
+    import asgiws
 
     redis = RedisServer()
     servers: list[Server] = []
@@ -496,10 +498,8 @@ def versions() -> str:
     names = ["websockets", "aiohttp", "uvicorn", "uvloop", "picows", "redis"]
     found = []
     for name in names:
-        try:
+        with contextlib.suppress(Exception):
             found.append(f"{name} {version(name)}")
-        except Exception:
-            pass
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     return f"Python {platform.python_version()}, asgiws commit {commit.stdout.strip()}, " + ", ".join(found)
 

@@ -1,4 +1,4 @@
-"""The fan-out benchmark's subscribers: many picows WebSocket clients in one process, each checking every sequence number.
+"""The fan-out benchmark's subscribers: many picows WebSocket clients in one process, checking every sequence number.
 
 Driven by `fanout.py` through stdin, one command a line; it answers on
 stdout, one JSON object a line:
@@ -106,7 +106,7 @@ async def close(shared: Subscribers) -> int:
             transport.send_close()
     try:
         await asyncio.wait_for(asyncio.gather(*(t.wait_disconnected() for t in transports)), 5.0)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         for transport in transports:
             transport.disconnect()
     shared.connections.clear()

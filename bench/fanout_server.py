@@ -29,8 +29,9 @@ import asyncio
 import gc
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from time import monotonic, perf_counter
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import uvloop
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import weakref
 from collections.abc import Iterable
@@ -159,10 +160,9 @@ def _stalled(connection: Any, loop: asyncio.AbstractEventLoop) -> bool:
 
 
 async def _close(close: Any) -> None:
-    try:
+    # Already closed, or the server's own error: nothing is left to do here either way.
+    with contextlib.suppress(Exception):
         await close(STALLED_CLOSE_CODE, STALLED_CLOSE_REASON)
-    except Exception:  # already closed, or the server's own error: nothing left to do here
-        pass
 
 
 def broadcast(connections: Iterable[Connection], message: str | bytes, *, stall_timeout: float = STALL_TIMEOUT) -> int:

@@ -162,7 +162,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         # A denial response: its status, its checked head (`rejection_head`), its body parts so far.
         self.response: tuple[int, bytes, list[bytes]] | None = None
         self.pending = b""  # bytes received before accept
-        self.connection_state: dict[str, bool] | None = None  # the scope's "asgiws.connection" extension
+        self.connection_state: dict[str, Any] | None = None  # the scope's "asgiws.connection" extension
         self._turn: BroadcastTurn | None = None  # the turn of the last broadcast frame written
         self._held: list[bytes] | None = None  # broadcast frames held until the turn ends (kept once made)
 
