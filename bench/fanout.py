@@ -32,7 +32,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -44,7 +43,7 @@ from typing import Any
 
 from cpu_time import process_cpu_seconds
 from report import APPENDED_MARKER
-from servers import LOAD_CPU, ROOT, SERVER_CPU, free_port, pinned, raise_open_files_limit
+from servers import LOAD_CPU, ROOT, SERVER_CPU, ServerProcess, free_port, pinned, raise_open_files_limit
 
 HERE = Path(__file__).resolve().parent
 KINDS = ["asgiws", "websockets", "aiohttp", "asgiws-uvicorn"]
@@ -144,138 +143,138 @@ class Clients:
             reader.cancel()
 
 
-class Server:
+class FanoutServer(ServerProcess):
     """One `fanout_server.py` process pinned to the server core, and its control WebSocket."""
 
     def __init__(self, kind: str, log_dir: Path, redis_url: str | None = None) -> None:
-        self.kind = kind
-        self.port = free_port()
-        self.log_path = log_dir / f"{kind}-{self.port}.log"
-        command = [sys.executable, str(HERE / "fanout_server.py"), kind, "--port", str(self.port)]
-        if redis_url:
-            command += ["--redis", redis_url]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                pinned(SERVER_CPU, command), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, preexec_fn=raise_open_files_limit,
-            )  # fmt: skip
+        super().__init__(kind, "", log_dir)
+        self.redis_url = redis_url
         self.control: Any = None
+
+    @property
+    def command(self) -> list[str]:
+        command = [sys.executable, str(HERE / "fanout_server.py"), self.name, "--port", str(self.port)]
+        if self.redis_url:
+            command += ["--redis", self.redis_url]
+        return pinned(SERVER_CPU, command)
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    async def start(self) -> Server:
+    async def open(self) -> FanoutServer:
         from websockets.asyncio.client import connect
 
-        deadline = time.monotonic() + 20
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.kind} did not listen") from None
-                await asyncio.sleep(0.05)
+        self.start()
         self.control = await connect(f"{self.url}/control", max_size=None, ping_interval=None)
         return self
 
     async def ask(self, **request: Any) -> dict[str, Any]:
         await self.control.send(json.dumps(request))
-        return json.loads(await self.control.recv())
+        answer: dict[str, Any] = json.loads(await self.control.recv())
+        return answer
 
     async def wait_subscribers(self, count: int, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while (await self.ask(cmd="count"))["count"] < count:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.kind}: fewer than {count} subscribers")
+                raise RuntimeError(f"{self.name}: fewer than {count} subscribers")
             await asyncio.sleep(0.05)
 
     def cpu(self) -> float:
-        return process_cpu_seconds(self.process.pid)
+        return process_cpu_seconds(self.pid)
 
-    def rss_kib(self) -> int:
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
-
-    async def stop(self) -> None:
+    async def close(self) -> None:
         if self.control is not None:
             await self.control.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        self.stop()
+
+
+class Phases:
+    """Broadcasts measured at the clients: one at a time, then in bursts; numbered from 0 on."""
+
+    def __init__(self, clients: Clients, connections: int) -> None:
+        self.clients = clients
+        self.connections = connections
+        self.seq = 0
+        self.lost = 0  # broadcasts some client never got
+
+    async def start(self) -> None:
+        await self.clients.expect(0)
+
+    async def singles(self, count: int, send: Any) -> tuple[list[float], list[dict[str, Any]]]:
+        """`send(seq)` broadcasts message `seq` and returns a dict with its start time "t0"; one at a time."""
+        latencies, answers = [], []
+        for _ in range(count):
+            answer = await send(self.seq)
+            last = await self.clients.last_arrival(self.seq)
+            if last is None:
+                self.lost += 1
+            else:
+                latencies.append(last - answer["t0"])
+            answers.append(answer)
+            self.seq += 1
+        return latencies, answers
+
+    async def bursts(self, count: int, send: Any) -> tuple[list[float], list[dict[str, Any]]]:
+        """`send(seq)` broadcasts messages `seq` to `seq + BURST - 1` in one go; deliveries/s of each burst."""
+        rates, answers = [], []
+        for _ in range(count):
+            await asyncio.sleep(0.2)
+            answer = await send(self.seq)
+            last = await self.clients.last_arrival(self.seq + BURST - 1)
+            for seq in range(self.seq, self.seq + BURST - 1):
+                self.clients.done.pop(seq, None)
+            if last is None:
+                self.lost += 1
+            else:
+                rates.append(BURST * self.connections / (last - answer["t0"]))
+            answers.append(answer)
+            self.seq += BURST
+        return rates, answers
 
 
 async def measure_local(kind: str, clients: Clients, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     """Singles and bursts of broadcasts from one server process to `args.connections` clients."""
-    server = await Server(kind, log_dir).start()
+    server = await FanoutServer(kind, log_dir).open()
     try:
         await clients.connect(f"{server.url}/sub", args.connections)
         await server.wait_subscribers(args.connections)
-        seq = 0
-        await clients.expect(seq)
-        lost = 0
-        for _ in range(3):  # warm-up
-            await server.ask(cmd="single", seq=seq)
-            lost += await clients.last_arrival(seq) is None
-            seq += 1
+        phases = Phases(clients, args.connections)
+        await phases.start()
+
+        async def single(seq: int) -> dict[str, Any]:
+            return await server.ask(cmd="single", seq=seq)
+
+        async def burst(seq: int) -> dict[str, Any]:
+            return await server.ask(cmd="burst", seq=seq, n=BURST)
+
+        await phases.singles(3, single)  # warm-up
         await server.ask(cmd="gc")
-        latencies, tasks, calls = [], [], []
         cpu0 = server.cpu()
-        for _ in range(args.singles):
-            answer = await server.ask(cmd="single", seq=seq)
-            calls.append(answer["call"])
-            last = await clients.last_arrival(seq)
-            if last is None:
-                lost += 1
-            else:
-                latencies.append(last - answer["t0"])
-            tasks.append(answer["tasks"])
-            seq += 1
+        latencies, single_answers = await phases.singles(args.singles, single)
         single_cpu = server.cpu() - cpu0
         single_gc = await server.ask(cmd="gc")
-        rates = []
         cpu0 = server.cpu()
-        for _ in range(args.bursts):
-            await asyncio.sleep(0.2)
-            answer = await server.ask(cmd="burst", seq=seq, n=BURST)
-            last = await clients.last_arrival(seq + BURST - 1)
-            for s in range(seq, seq + BURST - 1):
-                clients.done.pop(s, None)
-            if last is None:
-                lost += 1
-            else:
-                rates.append(BURST * args.connections / (last - answer["t0"]))
-            tasks.append(answer["tasks"])
-            seq += BURST
+        rates, burst_answers = await phases.bursts(args.bursts, burst)
         burst_cpu = server.cpu() - cpu0
         burst_gc = await server.ask(cmd="gc")
         errors, first_errors = await clients.close()
     finally:
-        await server.stop()
+        await server.close()
     return {
         "kind": kind,
         "connections": args.connections,
         "p50_ms": percentile(latencies, 0.5) * 1e3,
         "p99_ms": percentile(latencies, 0.99) * 1e3,
         "rate": statistics.median(rates) if rates else float("nan"),
-        "call_ms": percentile(calls, 0.5) * 1e3,
+        "call_ms": percentile([a["call"] for a in single_answers], 0.5) * 1e3,
         "single_cpu_us": single_cpu / max(1, args.singles * args.connections) * 1e6,
         "burst_cpu_us": burst_cpu / max(1, args.bursts * BURST * args.connections) * 1e6,
-        "tasks": max(tasks) if tasks else 0,
+        "tasks": max(a["tasks"] for a in single_answers + burst_answers),
         "gc_single": single_gc,
         "gc_burst": burst_gc,
-        "lost": lost,
+        "lost": phases.lost,
         "errors": errors,
         "first_errors": first_errors,
     }
@@ -322,51 +321,37 @@ async def measure_redis(clients: Clients, args: argparse.Namespace, log_dir: Pat
     import asgiws
 
     redis = RedisServer()
-    servers: list[Server] = []
+    servers: list[FanoutServer] = []
     result: dict[str, Any] = {"kind": "asgiws-join x2 (Redis)", "connections": args.connections}
     try:
-        servers = [await Server("asgiws-join", log_dir, redis.url).start() for _ in range(2)]
+        servers = [await FanoutServer("asgiws-join", log_dir, redis.url).open() for _ in range(2)]
         per_server = args.connections // 2
         async with asgiws.PubSub(redis.url) as pubsub:
             for server in servers:
                 await clients.connect(f"{server.url}/topics/fanout", per_server)
                 await server.wait_subscribers(per_server)
             connections = per_server * 2
-            seq = 0
-            await clients.expect(seq)
-            lost = 0
-            for _ in range(3):
-                await pubsub.publish("fanout", message(seq))
-                lost += await clients.last_arrival(seq) is None
-                seq += 1
-            for server in servers:
-                await server.ask(cmd="gc")
-            latencies = []
-            cpu0 = sum(server.cpu() for server in servers)
-            for _ in range(args.singles):
+            phases = Phases(clients, connections)
+            await phases.start()
+
+            async def single(seq: int) -> dict[str, Any]:
                 t0 = time.monotonic()
                 await pubsub.publish("fanout", message(seq))
-                last = await clients.last_arrival(seq)
-                if last is None:
-                    lost += 1
-                else:
-                    latencies.append(last - t0)
-                seq += 1
-            single_cpu = sum(server.cpu() for server in servers) - cpu0
-            rates = []
-            for _ in range(args.bursts):
-                await asyncio.sleep(0.2)
+                return {"t0": t0}
+
+            async def burst(seq: int) -> dict[str, Any]:
                 t0 = time.monotonic()
                 for i in range(BURST):
                     await pubsub.publish("fanout", message(seq + i))
-                last = await clients.last_arrival(seq + BURST - 1)
-                for s in range(seq, seq + BURST - 1):
-                    clients.done.pop(s, None)
-                if last is None:
-                    lost += 1
-                else:
-                    rates.append(BURST * connections / (last - t0))
-                seq += BURST
+                return {"t0": t0}
+
+            await phases.singles(3, single)  # warm-up
+            for server in servers:
+                await server.ask(cmd="gc")
+            cpu0 = sum(server.cpu() for server in servers)
+            latencies, _ = await phases.singles(args.singles, single)
+            single_cpu = sum(server.cpu() for server in servers) - cpu0
+            rates, _ = await phases.bursts(args.bursts, burst)
             gcs = [await server.ask(cmd="gc") for server in servers]
             errors, first_errors = await clients.close()
             result.update(
@@ -376,7 +361,7 @@ async def measure_redis(clients: Clients, args: argparse.Namespace, log_dir: Pat
                 rate=statistics.median(rates) if rates else float("nan"),
                 single_cpu_us=single_cpu / max(1, args.singles * connections) * 1e6,
                 gc=gcs,
-                lost=lost,
+                lost=phases.lost,
                 errors=errors,
                 first_errors=first_errors,
             )
@@ -412,11 +397,11 @@ async def measure_redis(clients: Clients, args: argparse.Namespace, log_dir: Pat
                 latency_errors=errors,
             )
         for server in servers:
-            await server.stop()
+            await server.close()
         servers = []
 
         # RSS per idle connection that join()ed a topic.
-        server = await Server("asgiws-join", log_dir, redis.url).start()
+        server = await FanoutServer("asgiws-join", log_dir, redis.url).open()
         servers = [server]
         await clients.connect(f"{server.url}/topics/warmup", 20)
         await server.wait_subscribers(20)
@@ -436,7 +421,7 @@ async def measure_redis(clients: Clients, args: argparse.Namespace, log_dir: Pat
         )
     finally:
         for server in servers:
-            await server.stop()
+            await server.close()
         redis.stop()
     return result
 

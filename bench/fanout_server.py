@@ -112,6 +112,7 @@ def asgiws_app(redis_url: str | None) -> Any:
 
     @app.websocket("/sub")
     async def sub(websocket: Any) -> None:
+        """A subscriber until it leaves (it sends nothing)."""
         subscribers.add(websocket)
         try:
             async for _ in websocket:
@@ -125,12 +126,7 @@ def asgiws_app(redis_url: str | None) -> Any:
         @app.websocket("/topics/{topic}")
         async def joined(websocket: Any) -> None:
             async with pubsub.join(websocket.path_params["topic"], websocket):
-                subscribers.add(websocket)
-                try:
-                    async for _ in websocket:
-                        pass
-                finally:
-                    subscribers.discard(websocket)
+                await sub(websocket)
 
     @app.websocket("/control")
     async def control_channel(websocket: Any) -> None:
