@@ -55,6 +55,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import math
 import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -165,12 +166,15 @@ async def _close(close: Any) -> None:
         await close(STALLED_CLOSE_CODE, STALLED_CLOSE_REASON)
 
 
-def broadcast(connections: Iterable[Connection], message: str | bytes, *, stall_timeout: float = STALL_TIMEOUT) -> int:
+def broadcast(
+    connections: Iterable[Connection], message: str | bytes, *, stall_timeout: float | None = STALL_TIMEOUT
+) -> int:
     """Send `message` (str: text, bytes: binary) to every open connection in `connections`, without waiting.
 
     Returns how many connections it was sent or queued for: the others
     were not open, or were stalled and are being closed (see the policy
-    above).
+    above). ``stall_timeout=None`` never judges a client stalled: what it
+    does not read then grows without bound.
     """
     if isinstance(message, str):
         opcode = Opcode.TEXT
@@ -182,7 +186,7 @@ def broadcast(connections: Iterable[Connection], message: str | bytes, *, stall_
         raise TypeError(f"broadcast messages are str or bytes, not {type(message).__name__}")
     loop = asyncio.get_running_loop()
     now = loop.time()
-    deadline = now - stall_timeout
+    deadline = now - stall_timeout if stall_timeout is not None else -math.inf
     frame: bytes | None = None
     sent = 0
     for connection in connections:

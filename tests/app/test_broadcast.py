@@ -265,6 +265,20 @@ def test_a_send_waiting_past_the_stall_timeout_closes_the_connection() -> None:
     asyncio.run(asyncio.wait_for(main(), 10))
 
 
+def test_no_stall_timeout_waits_for_a_client_as_long_as_it_takes() -> None:
+    async def main() -> None:
+        peer = ClosablePeer()
+        peer.gate.clear()
+        assert broadcast([peer], "one", stall_timeout=None) == 1
+        await asyncio.sleep(0.05)
+        assert broadcast([peer], "two", stall_timeout=None) == 1
+        peer.gate.set()
+        await asyncio.sleep(0.01)
+        assert peer.received == ["one", "two"] and peer.closed_with is None
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+
+
 def test_a_stalled_connection_without_close_is_skipped_until_it_takes_messages_again() -> None:
     async def main() -> None:
         peer = Peer()
