@@ -1,6 +1,6 @@
 """Fan-out benchmark: one message to many open WebSockets, asgiws `broadcast()` against websockets' and aiohttp.
 
-    python bench/fanout.py                     # 10,000 clients; asgiws, websockets, aiohttp (~4 min)
+    python bench/fanout.py                     # 10,000 clients; asgiws, websockets, aiohttp, 2 rounds (~7 min)
     python bench/fanout.py --quick             # 2,000 clients, fewer broadcasts: a smoke run
     python bench/fanout.py --redis             # also: 2 processes x 5,000 clients on one redis-server,
                                                # Redis latency at 1,000 msg/s, RSS per joined connection
@@ -263,20 +263,48 @@ async def measure_local(kind: str, clients: Clients, args: argparse.Namespace, l
     finally:
         await server.close()
     return {
-        "kind": kind,
-        "connections": args.connections,
-        "p50_ms": percentile(latencies, 0.5) * 1e3,
-        "p99_ms": percentile(latencies, 0.99) * 1e3,
-        "rate": statistics.median(rates) if rates else float("nan"),
-        "call_ms": percentile([a["call"] for a in single_answers], 0.5) * 1e3,
-        "single_cpu_us": single_cpu / max(1, args.singles * args.connections) * 1e6,
-        "burst_cpu_us": burst_cpu / max(1, args.bursts * BURST * args.connections) * 1e6,
+        "latencies": latencies,
+        "rates": rates,
+        "calls": [a["call"] for a in single_answers],
+        "single_cpu": single_cpu,
+        "burst_cpu": burst_cpu,
         "tasks": max(a["tasks"] for a in single_answers + burst_answers),
         "gc_single": single_gc,
         "gc_burst": burst_gc,
         "lost": phases.lost,
         "errors": errors,
         "first_errors": first_errors,
+    }
+
+
+def summary(kind: str, runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """One server's row from its runs (the rounds): latencies and rates pooled, counts added up."""
+    latencies = [t for run in runs for t in run["latencies"]]
+    rates = [r for run in runs for r in run["rates"]]
+
+    def gc(key: str) -> dict[str, Any]:
+        return {
+            "collections": [sum(run[key]["collections"][g] for run in runs) for g in range(3)],
+            "longest_ms": [max(run[key]["longest_ms"][g] for run in runs) for g in range(3)],
+        }
+
+    return {
+        "kind": kind,
+        "connections": args.connections,
+        "p50_ms": percentile(latencies, 0.5) * 1e3,
+        "p99_ms": percentile(latencies, 0.99) * 1e3,
+        "rate": statistics.median(rates) if rates else float("nan"),
+        "call_ms": percentile([c for run in runs for c in run["calls"]], 0.5) * 1e3,
+        "single_cpu_us": sum(run["single_cpu"] for run in runs) / (len(runs) * args.singles * args.connections) * 1e6,
+        "burst_cpu_us": sum(run["burst_cpu"] for run in runs)
+        / (len(runs) * args.bursts * BURST * args.connections)
+        * 1e6,
+        "tasks": max(run["tasks"] for run in runs),
+        "gc_single": gc("gc_single"),
+        "gc_burst": gc("gc_burst"),
+        "lost": sum(run["lost"] for run in runs),
+        "errors": sum(run["errors"] for run in runs),
+        "first_errors": [e for run in runs for e in run["first_errors"]][:5],
     }
 
 
@@ -500,11 +528,14 @@ async def main_async(args: argparse.Namespace) -> list[str]:
     results: list[dict[str, Any]] = []
     redis_result = None
     try:
-        for kind in args.servers:
-            print(f"-- {kind}: {args.connections} clients", file=sys.stderr, flush=True)
-            result = await measure_local(kind, clients, args, log_dir)
-            print(json.dumps(result), file=sys.stderr, flush=True)
-            results.append(result)
+        runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in args.servers}
+        for round in range(args.rounds):
+            for kind in args.servers:  # in turns, so that a change in the machine's load touches all
+                print(f"-- round {round + 1}: {kind}, {args.connections} clients", file=sys.stderr, flush=True)
+                run = await measure_local(kind, clients, args, log_dir)
+                print(json.dumps({k: v for k, v in run.items() if k != "latencies"}), file=sys.stderr, flush=True)
+                runs[kind].append(run)
+        results = [summary(kind, runs[kind], args) for kind in args.servers]
         if args.redis:
             print(f"-- Redis: 2 x {args.connections // 2} clients", file=sys.stderr, flush=True)
             redis_result = await measure_redis(clients, args, log_dir)
@@ -519,7 +550,8 @@ async def main_async(args: argparse.Namespace) -> list[str]:
         f"({time.monotonic() - started:.0f} s); {versions()}.",
         "",
         f"One process per server on core {SERVER_CPU}, {args.connections:,} clients in {args.client_processes} "
-        f"processes on core {LOAD_CPU}; {args.singles} single broadcasts, {args.bursts} bursts of {BURST}; "
+        f"processes on core {LOAD_CPU}; per server {args.rounds} rounds (in turns with the others) of "
+        f"{args.singles} single broadcasts and {args.bursts} bursts of {BURST}, figures pooled; "
         "32 B text messages, no compression offered.",
         "",
         *local_table(results),
@@ -535,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--singles", type=int, default=20)
     parser.add_argument("--bursts", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2, help="runs per server, in turns; figures pooled")
     parser.add_argument("--servers", default="asgiws,websockets,aiohttp", help=f"from {','.join(KINDS)}")
     parser.add_argument("--redis", action="store_true", help="also the cross-process figures on a redis-server")
     parser.add_argument("--latency-rate", type=float, default=1000.0)
@@ -548,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     args.servers = [name for name in args.servers.split(",") if name]
     if args.quick:
-        args.connections, args.singles, args.bursts, args.rss_connections = 2000, 5, 1, 1000
+        args.connections, args.singles, args.bursts, args.rss_connections, args.rounds = 2000, 5, 1, 1000, 1
         args.latency_seconds = 2.0
     lines = asyncio.run(main_async(args))
     print("\n".join(lines))
