@@ -17,7 +17,8 @@ client has it, p50 and p99, measured from just before the server's
 broadcast call (`time.monotonic()`, one clock for all processes); then
 `--bursts` bursts of 100 broadcasts in one go: deliveries per second until
 the last client has the last message. Also the server's CPU time per
-delivery, the tasks alive after the broadcast call minus before, and the
+delivery, the tasks alive after the broadcast call minus before (counted
+in the untimed warm-up: 3 broadcasts and a burst), and the
 garbage collector's passes during the run (`gc.callbacks` in the server):
 the longest pause of a full (generation 2) collection says whether
 broadcasting sets off full collections.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -243,20 +245,22 @@ async def measure_local(kind: str, clients: Clients, args: argparse.Namespace, l
         phases = Phases(clients, args.connections)
         await phases.start()
 
-        async def single(seq: int) -> dict[str, Any]:
-            return await server.ask(cmd="single", seq=seq)
+        async def single(seq: int, count_tasks: bool = False) -> dict[str, Any]:
+            return await server.ask(cmd="single", seq=seq, count_tasks=count_tasks)
 
-        async def burst(seq: int) -> dict[str, Any]:
-            return await server.ask(cmd="burst", seq=seq, n=BURST)
+        async def burst(seq: int, count_tasks: bool = False) -> dict[str, Any]:
+            return await server.ask(cmd="burst", seq=seq, n=BURST, count_tasks=count_tasks)
 
-        await phases.singles(3, single)  # warm-up
+        # Warm-up, untimed: also where the tasks a broadcast call leaves are counted.
+        _, warm_singles = await phases.singles(3, functools.partial(single, count_tasks=True))
+        _, warm_bursts = await phases.bursts(1, functools.partial(burst, count_tasks=True))
         await server.ask(cmd="gc")
         cpu0 = server.cpu()
         latencies, single_answers = await phases.singles(args.singles, single)
         single_cpu = server.cpu() - cpu0
         single_gc = await server.ask(cmd="gc")
         cpu0 = server.cpu()
-        rates, burst_answers = await phases.bursts(args.bursts, burst)
+        rates, _ = await phases.bursts(args.bursts, burst)
         burst_cpu = server.cpu() - cpu0
         burst_gc = await server.ask(cmd="gc")
         errors, first_errors = await clients.close()
@@ -268,7 +272,7 @@ async def measure_local(kind: str, clients: Clients, args: argparse.Namespace, l
         "calls": [a["call"] for a in single_answers],
         "single_cpu": single_cpu,
         "burst_cpu": burst_cpu,
-        "tasks": max(a["tasks"] for a in single_answers + burst_answers),
+        "tasks": max(a["tasks"] for a in warm_singles + warm_bursts),
         "gc_single": single_gc,
         "gc_burst": burst_gc,
         "lost": phases.lost,
