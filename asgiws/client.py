@@ -125,10 +125,12 @@ class ClientConnection(Connection[str | bytes | None]):
 
     @property
     def remote_address(self) -> Any:
+        """The server's address, as the socket gives it: (host, port) for IPv4; None before connecting."""
         return self.transport.get_extra_info("peername") if self.transport is not None else None
 
     @property
     def local_address(self) -> Any:
+        """This end's address, as the socket gives it; None before connecting."""
         return self.transport.get_extra_info("sockname") if self.transport is not None else None
 
     # -- asyncio.Protocol ------------------------------------------------------
