@@ -47,6 +47,9 @@ class WebSocket(HTTPConnection):
     The handshake request's properties are `HTTPConnection`'s, under the
     names of the seed's handler style too: `request_headers` (`headers`),
     `remote_address` (`client`), and `path`, the request target as sent.
+    Once it is over, `close_code` and `close_reason` say how the connection
+    closed (the peer's code, or ours if we closed first; 1006 when it was
+    lost without a close frame); `subprotocol` is the one accepted, or None.
     """
 
     __slots__ = (
