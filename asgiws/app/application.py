@@ -65,12 +65,14 @@ async def _call_hook(hook: Hook, state: dict[str, Any]) -> None:
 class App:
     """An ASGI 3 app routing HTTP and WebSocket requests to handlers.
 
-        app = App()
+    ```python
+    app = App()
 
-        @app.websocket("/echo")
-        async def echo(websocket):
-            async for message in websocket:
-                await websocket.send(message)
+    @app.websocket("/echo")
+    async def echo(websocket):
+        async for message in websocket:
+            await websocket.send(message)
+    ```
     """
 
     def __init__(
