@@ -38,7 +38,10 @@ EXAMPLES = ROOT / "examples"
 PLUGIN = "asgiws.testing.pytest_plugin"
 TIMEOUT = 120
 
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})(?P<language>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,})(?P<language>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
+    re.M | re.S,
+)
 INCLUDE = re.compile(r'^--8<-- "([^"]+)"$')
 #: Blocks written inline: commands and what they print.
 INLINE_LANGUAGES = ("sh", "console", "text")
