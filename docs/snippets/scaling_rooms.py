@@ -2,7 +2,7 @@ import os
 
 import asgiws
 
-pubsub = asgiws.PubSub(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))  # connects on first use
+pubsub = asgiws.PubSub(os.environ.get("ASGIWS_REDIS_URL"))  # in this process without a URL; connects on first use
 app = asgiws.App(on_shutdown=[pubsub.close])
 
 

@@ -1,5 +1,6 @@
 """Tests of the framework page's apps (framework_*.py), in process with TestClient."""
 
+import framework_broadcast
 import framework_declarative
 import framework_lifespan
 import framework_middleware
@@ -107,3 +108,20 @@ async def test_websockets():
             async with client.websocket_connect("/nowhere"):
                 pass
         assert unknown.value.status == 403
+
+
+async def test_broadcast_reaches_the_room_only():
+    async with TestClient(framework_broadcast.app) as client:
+        async with (
+            client.websocket_connect("/rooms/red") as alice,
+            client.websocket_connect("/rooms/red") as bob,
+            client.websocket_connect("/rooms/blue") as carol,
+        ):
+            await bob.send("bob is here")  # once it comes back, bob is a member
+            assert await bob.recv() == "bob is here"
+            assert await alice.recv() == "bob is here"
+            await alice.send("hi red")
+            assert await bob.recv() == "hi red"
+            assert await alice.recv() == "hi red"
+            await carol.send("hi blue")  # a red message would have come first
+            assert await carol.recv() == "hi blue"

@@ -43,7 +43,7 @@ async def drain(websocket):
 
 
 def test_rooms_span_processes(redis_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("ASGIWS_REDIS_URL", redis_url)
     app = ROOMS.read_text()
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
