@@ -158,6 +158,7 @@ class Config(Settings):
 
     @property
     def is_ssl(self) -> bool:
+        """Whether TLS is configured: a certificate or key file, or an ssl_context_factory."""
         return bool(self.ssl_keyfile or self.ssl_certfile or self.ssl_context_factory)
 
     @property
