@@ -19,6 +19,7 @@ from asgiref.compatibility import double_to_single_callable
 
 from .errors import AppLoadError
 from .logs import configure_logging
+from .message_log import MessageLog, tracing
 from .settings import UVICORN_ONLY_SETTINGS, InvalidSetting, LifespanMode, Settings
 
 __all__ = [
@@ -101,7 +102,7 @@ class Config(Settings):
         self.loaded_app: Any = None
         self.ssl: ssl.SSLContext | None = None
         self.encoded_headers: list[tuple[bytes, bytes]] = []
-        configure_logging(self.log_config, self.log_level, self.access_log)
+        configure_logging(self.log_config, self.log_level, self.access_log, self.use_colors)
 
     @property
     def is_ssl(self) -> bool:
@@ -147,6 +148,8 @@ class Config(Settings):
             interface = "asgi3" if is_asgi3(app) else "asgi2"
         if interface == "asgi2":
             app = double_to_single_callable(app)
+        if tracing():
+            app = MessageLog(app)
         if self.proxy_headers:
             from .proxy_headers import ProxyHeadersMiddleware
 

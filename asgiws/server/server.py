@@ -77,16 +77,24 @@ class Server:
         config = self.config
         config.load()
         self.server_state.set_default_headers(default_headers(config))
-        if config.lifespan != "off":
-            self.lifespan = Lifespan(config)
-            await self.lifespan.startup()
-            if self.lifespan.should_exit:
-                self.should_exit = True
-                raise StartupFailed("Application startup failed.")
+        if config.metrics_port is not None:
+            from .metrics import ServerMetrics  # imports prometheus_client: only when asked for
+
+            self.server_state.metrics = ServerMetrics.start(config.metrics_port, config.loaded_app)
         try:
-            await self._listen(sockets, self.lifespan.state if self.lifespan else {})
-        except OSError:
-            await self._lifespan_shutdown()
+            if config.lifespan != "off":
+                self.lifespan = Lifespan(config)
+                await self.lifespan.startup()
+                if self.lifespan.should_exit:
+                    self.should_exit = True
+                    raise StartupFailed("Application startup failed.")
+            try:
+                await self._listen(sockets, self.lifespan.state if self.lifespan else {})
+            except OSError:
+                await self._lifespan_shutdown()
+                raise
+        except BaseException:
+            self._close_metrics()
             raise
         self.started = True
 
@@ -140,10 +148,13 @@ class Server:
         """Tick until asked to exit, refreshing the cached Date header every second."""
         state = self.server_state
         limit = self.config.limit_max_requests
+        metrics = state.metrics
         ticks = 0
         while not self.should_exit:
             await asyncio.sleep(TICK)
             ticks += 1
+            if metrics is not None:
+                metrics.sync()
             if ticks % 10 == 0:
                 state.set_default_headers(default_headers(self.config))
             if limit is not None and state.total_requests >= limit:
@@ -187,6 +198,12 @@ class Server:
                 os.remove(self.config.uds)
         if not self.force_exit:
             await self._lifespan_shutdown()
+        self._close_metrics()
+
+    def _close_metrics(self) -> None:
+        metrics = self.server_state.metrics
+        if metrics is not None:
+            metrics.close()
 
     async def _wait_connections_closed(self) -> None:
         state = self.server_state

@@ -316,8 +316,24 @@ class Settings:
         choices=tuple(LOG_LEVELS),
         default_text="info",
     )
-    access_log: bool = setting(True, Group.LOGGING, "log one line per request")
-    use_colors: bool | None = setting(None, Group.LOGGING, "accepted for uvicorn compatibility (no colors)")
+    access_log: bool = setting(
+        True, Group.LOGGING, "log one line per HTTP request and two per WebSocket (its handshake and its close)"
+    )
+    use_colors: bool | None = setting(
+        None,
+        Group.LOGGING,
+        "colour the level names and status codes of the default log format",
+        default_text="auto: on a terminal",
+    )
+    metrics_port: int | None = setting(
+        None,
+        Group.LOGGING,
+        "serve Prometheus metrics at http://127.0.0.1:PORT/metrics, for all workers together "
+        "(0: any free port, logged; needs the metrics extra: pip install 'asgiws[metrics]')",
+        min=0,
+        max=65535,
+        metavar="PORT",
+    )
 
     def __post_init__(self) -> None:
         """Check every row's value; warn about uvicorn-only settings given a value."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .metrics import ServerMetrics
 
 
 class Connection(Protocol):
@@ -21,7 +24,8 @@ class ServerState:
     running ASGI app tasks; `total_requests` counts HTTP requests and
     WebSocket handshakes, for `limit_max_requests`; `default_headers` are the
     Server/Date/configured headers every response starts with, refreshed by
-    the server once a second so no request formats a date.
+    the server once a second so no request formats a date; `metrics` the
+    server's Prometheus figures, None when metrics are off (the default).
     """
 
     __slots__ = (
@@ -31,6 +35,7 @@ class ServerState:
         "default_headers",
         "default_header_lines",
         "shutting_down",
+        "metrics",
     )
 
     def __init__(self) -> None:
@@ -41,6 +46,7 @@ class ServerState:
         self.default_header_lines = b""
         #: Set when graceful shutdown starts: late connections answer one request, then close.
         self.shutting_down = False
+        self.metrics: ServerMetrics | None = None
 
     def set_default_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
         """Replace the default headers, as pairs and as ready-to-send header lines."""

@@ -25,6 +25,7 @@ from typing import Any
 from .config import Config
 from .errors import ServerError, StartupFailed, exit_status
 from .logs import configure_logging
+from .metrics import WorkersMetrics
 from .server import Server
 from .signals import ShutdownSignals
 
@@ -51,7 +52,7 @@ def serve_process(config: Config, sockets: list[socket.socket] | None = None) ->
 
 def _worker(config: Config, sock: socket.socket) -> None:
     # Unpickling a Config does not run __init__, so logging is set up here.
-    configure_logging(config.log_config, config.log_level, config.access_log)
+    configure_logging(config.log_config, config.log_level, config.access_log, config.use_colors)
     raise SystemExit(serve_process(config, sockets=[sock]))
 
 
@@ -71,6 +72,11 @@ class Multiprocess:
         first non-zero exit status among them (e.g. 3: their startup failed).
         """
         logger.info("Started parent process [%d]", os.getpid())
+        try:
+            metrics = WorkersMetrics(self.config)  # before the first worker: they inherit its environment
+        except (ServerError, OSError) as exc:
+            self.sock.close()
+            return exit_status(exc)
         with ShutdownSignals(lambda sig: self.should_exit.set()):
             try:
                 for _ in range(self.config.workers):
@@ -86,6 +92,8 @@ class Multiprocess:
                         os.kill(process.pid, signal.SIGTERM)
                 for process in self.processes:
                     process.join()
+                    metrics.worker_ended(process.pid)
+                metrics.close()
                 self.sock.close()
                 logger.info("Stopping parent process [%d]", os.getpid())
         if self.should_exit.is_set():

@@ -97,3 +97,35 @@ def test_uvicorns_ws_implementation_names_are_accepted(implementation):
     settings = config_from_args(build_parser().parse_args(["m:app", "--ws", implementation]))
     settings.pop("app_dir")
     assert asgiws.Config("m:app", **settings).ws_enabled
+
+
+def test_version():
+    import asgiws
+
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"asgiws {asgiws.__version__} with ")
+
+
+@pytest.mark.parametrize(
+    "argv, error",
+    [
+        (["--reload"], "--reload is a uvicorn option asgiws does not have"),
+        (["--reload-dir", "src"], "--reload-dir is a uvicorn option asgiws does not have"),
+        (["--env-file=.env"], "--env-file is a uvicorn option asgiws does not have"),
+        (["--no-such-option"], "unknown option --no-such-option"),
+    ],
+)
+def test_an_option_asgiws_lacks_is_one_line_naming_it(argv, error):
+    result = run_cli("m:app", *argv)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"asgiws: error: {error} (asgiws --help lists the options)"]
+    assert result.stdout == ""
+
+
+def test_invalid_value_is_one_line():
+    result = run_cli("m:app", "--port", "many")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "asgiws: error: argument --port: must be an integer, got 'many' (asgiws --help lists the options)"
+    ]
