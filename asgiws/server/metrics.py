@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..types import ASGIApp, Message, Receive, Scope, Send
 from .errors import MetricsUnavailable
-from .websocket import MessageCounts
+from .counts import MessageCounts
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer

@@ -2,7 +2,8 @@
 
 The lifecycle, for whoever drives it (`serve()` below, `asgiws.serve()`,
 the workers): `await startup(sockets=None)` loads the app, runs the lifespan
-startup and listens, or raises (`AppLoadError`, `StartupFailed`, the bind
+startup, starts the metrics (`metrics_port`) and listens, or raises
+(`AppLoadError`, `StartupFailed`, `MetricsUnavailable`, the bind
 `OSError`); `await main_loop()` runs until `should_exit` is set (by a
 signal, `limit_max_requests`, or the caller); `await shutdown()` stops
 accepting, asks every connection to `shutdown()` (idle HTTP closes now,
@@ -27,7 +28,7 @@ import sys
 from typing import Any, Callable, Coroutine, Iterator, TypeVar
 
 from .config import Config
-from .errors import StartupFailed
+from .errors import MetricsUnavailable, StartupFailed
 from .http import HTTPProtocol
 from .lifespan import Lifespan
 from .signals import ShutdownSignals
@@ -77,24 +78,21 @@ class Server:
         config = self.config
         config.load()
         self.server_state.set_default_headers(default_headers(config))
-        if config.metrics_port is not None:
-            from .metrics import ServerMetrics  # imports prometheus_client: only when asked for
-
-            self.server_state.metrics = ServerMetrics.start(config.metrics_port, config.loaded_app)
+        if config.lifespan != "off":
+            self.lifespan = Lifespan(config)
+            await self.lifespan.startup()
+            if self.lifespan.should_exit:
+                self.should_exit = True
+                raise StartupFailed("Application startup failed.")
         try:
-            if config.lifespan != "off":
-                self.lifespan = Lifespan(config)
-                await self.lifespan.startup()
-                if self.lifespan.should_exit:
-                    self.should_exit = True
-                    raise StartupFailed("Application startup failed.")
-            try:
-                await self._listen(sockets, self.lifespan.state if self.lifespan else {})
-            except OSError:
-                await self._lifespan_shutdown()
-                raise
-        except BaseException:
+            if config.metrics_port is not None:
+                from .metrics import ServerMetrics  # imports prometheus_client: only when asked for
+
+                self.server_state.metrics = ServerMetrics.start(config.metrics_port, config.loaded_app)
+            await self._listen(sockets, self.lifespan.state if self.lifespan else {})
+        except (OSError, MetricsUnavailable):
             self._close_metrics()
+            await self._lifespan_shutdown()
             raise
         self.started = True
 
@@ -145,7 +143,7 @@ class Server:
         logger.info("asgiws running on %s (Press CTRL+C to quit)", where)
 
     async def main_loop(self) -> None:
-        """Tick until asked to exit, refreshing the cached Date header every second."""
+        """Tick until asked to exit, refreshing the cached Date header every second and the metrics every tick."""
         state = self.server_state
         limit = self.config.limit_max_requests
         metrics = state.metrics

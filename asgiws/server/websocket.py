@@ -54,6 +54,7 @@ from ..protocol.connection import Side, State, WebSocketConnection
 from ..protocol.deflate import DeflateSettings
 from ..protocol.errors import ConnectionClosed, HandshakeError, connection_closed
 from ..protocol.handshake import UpgradeRequest, accept_response, reject_response
+from .counts import MessageCounts
 from .logs import HANDSHAKE_ACCEPTED, WEBSOCKET_CLOSED, WEBSOCKET_HANDSHAKE
 
 if TYPE_CHECKING:
@@ -70,44 +71,6 @@ DEFLATE = DeflateSettings()
 PENDING_LIMIT = 64 * 1024
 
 _OPEN = State.OPEN
-
-
-def payload_size(data: str | bytes) -> int:
-    """A message's payload size in bytes: text counted as UTF-8 (without encoding it when it is ASCII)."""
-    if isinstance(data, str) and not data.isascii():
-        return len(data.encode())
-    return len(data)
-
-
-class MessageCounts:
-    """Messages and their payload bytes, each way: one connection's, or a server's (`total`, for metrics).
-
-    A connection's counts add to `total` as they go, when there is one.
-    """
-
-    __slots__ = ("bytes_in", "bytes_out", "messages_in", "messages_out", "total")
-
-    def __init__(self, total: MessageCounts | None = None) -> None:
-        self.messages_in = self.bytes_in = self.messages_out = self.bytes_out = 0
-        self.total = total
-
-    def received(self, data: str | bytes) -> None:
-        size = payload_size(data)
-        self.messages_in += 1
-        self.bytes_in += size
-        total = self.total
-        if total is not None:
-            total.messages_in += 1
-            total.bytes_in += size
-
-    def sent(self, data: str | bytes) -> None:
-        size = payload_size(data)
-        self.messages_out += 1
-        self.bytes_out += size
-        total = self.total
-        if total is not None:
-            total.messages_out += 1
-            total.bytes_out += size
 
 
 class Handshake(enum.Enum):
