@@ -312,7 +312,8 @@ class Settings:
     log_level: str | int | None = setting(
         None,
         Group.LOGGING,
-        "log level",
+        "log level (debug: also a line when a connection opens, is upgraded or closes, and why; "
+        "trace: also every ASGI message)",
         choices=tuple(LOG_LEVELS),
         default_text="info",
     )
