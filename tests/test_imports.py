@@ -51,9 +51,9 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     def visit(name: str, path: list[str]) -> None:
         state[name] = "open"
         for target in sorted(graph[name]):
-            trail = path + [name]
+            trail = [*path, name]
             if state.get(target) == "open":
-                found.append(trail[trail.index(target) :] + [target])
+                found.append([*trail[trail.index(target) :], target])
             elif target not in state:
                 visit(target, trail)
         state[name] = "done"
@@ -67,6 +67,8 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_graph_sees_imports():
     graph = import_graph()
     assert "asgiws.server.workers" in graph["asgiws.server.runner"]
+    assert "asgiws.server.workers" in graph["asgiws.server.supervisor"]
+    assert "asgiws.server.server" in graph["asgiws.workers"]
     assert "asgiws.server.server" in graph["asgiws.server.workers"]
     assert "asgiws.protocol.limits" in graph["asgiws.protocol.http11"]
 

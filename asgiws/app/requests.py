@@ -7,7 +7,8 @@ each derived value is built on first access and then cached.
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import parse_qsl
 
 from ..types import Receive, Scope

@@ -18,7 +18,8 @@ import asyncio
 import functools
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 from ..types import ASGIApp, Receive, Scope, Send
 from .exceptions import HTTPException
@@ -165,7 +166,8 @@ class WebSocketRoute(_PatternRoute):
         self.pass_path = takes_path(endpoint)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await run_handler(self.endpoint, WebSocket(scope, receive, send), self.pass_path, self.accept, self.subprotocols)
+        websocket = WebSocket(scope, receive, send)
+        await run_handler(self.endpoint, websocket, self.pass_path, self.accept, self.subprotocols)
 
     def __repr__(self) -> str:
         return f"WebSocketRoute({self.path!r})"

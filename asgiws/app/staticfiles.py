@@ -31,7 +31,9 @@ _ENCODED_SEPARATORS = (b"%2f", b"%5c", b"%00")
 class StaticFiles:
     """Serve `directory` (mount it: ``app.static("/static", "public")``)."""
 
-    def __init__(self, directory: str | os.PathLike[str], html_index: str = "index.html", check_dir: bool = True) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], html_index: str = "index.html", check_dir: bool = True
+    ) -> None:
         self.directory = os.path.realpath(os.fspath(directory))
         if check_dir and not os.path.isdir(self.directory):
             raise RuntimeError(f"static directory {directory!r} does not exist")

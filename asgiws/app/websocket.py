@@ -18,7 +18,8 @@ from __future__ import annotations
 import enum
 import inspect
 import logging
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 
 from ..protocol.errors import ConnectionClosed, connection_closed
 from ..types import ASGIApp, Message, Receive, Scope, Send
@@ -316,5 +317,5 @@ def websocket_app(
                     await send({"type": "lifespan.shutdown.complete"})
                     return
 
-    app.handler = handler  # type: ignore[attr-defined]
+    app.handler = handler  # type: ignore[attr-defined]  # kept on the app, for introspection
     return app

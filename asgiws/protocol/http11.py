@@ -30,8 +30,8 @@ the grammar it reads is `grammar`'s, shared with the opening handshake.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Iterable, Union
 
 from . import grammar, limits
 from .errors import HTTPError
@@ -174,7 +174,7 @@ class EndOfMessage:
         return f"EndOfMessage(trailers={self.trailers!r})"
 
 
-Event = Union[Request, Data, EndOfMessage, _Sentinel]
+Event = Request | Data | EndOfMessage | _Sentinel
 
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")}
 

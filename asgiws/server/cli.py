@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .config import AppLoadError, Config, import_from_string
-from .settings import ROWS, UVICORN_ONLY_SETTINGS, Group, InvalidSetting, Row
+from .settings import BY_NAME, ROWS, Group, InvalidSetting, Row
 
 
 def _convert(row: Row) -> Any:
@@ -57,9 +57,9 @@ def _add_row(group: argparse._ArgumentGroup, row: Row) -> None:
 class Parser(argparse.ArgumentParser):
     """argparse's parser, whose errors are one line naming what is wrong (exit status 2), without the usage.
 
-    An option asgiws does not have is named alone, and said to be uvicorn's
-    when it is: "asgiws: error: --reload is a uvicorn option asgiws does not
-    have (asgiws --help lists the options)".
+    An option asgiws does not have (a uvicorn option with no row in the
+    settings table, say) is named alone: "asgiws: error: unknown option
+    --reload-delay-ms (asgiws --help lists the options)".
     """
 
     def error(self, message: str) -> NoReturn:
@@ -70,11 +70,7 @@ class Parser(argparse.ArgumentParser):
         if unknown:
             options = [arg for arg in unknown if arg.startswith("-")]
             if options:
-                option = options[0].partition("=")[0]
-                name = option.lstrip("-").replace("-", "_")
-                if name in UVICORN_ONLY_SETTINGS or name + "s" in UVICORN_ONLY_SETTINGS:  # --reload-dir: reload_dirs
-                    self.error(f"{option} is a uvicorn option asgiws does not have")
-                self.error(f"unknown option {option}")
+                self.error(f"unknown option {options[0].partition('=')[0]}")
             self.error(f"unexpected argument {unknown[0]!r}")
         return parsed
 
@@ -83,7 +79,8 @@ def version_text() -> str:
     """What `asgiws --version` prints: asgiws's version, and the Python that runs it."""
     from .. import __version__  # the package's one version number
 
-    return f"asgiws {__version__} with {platform.python_implementation()} {platform.python_version()} on {platform.system()}"
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"asgiws {__version__} with {python} on {platform.system()}"
 
 
 def build_parser() -> Parser:
@@ -116,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = config_from_args(args)
     sys.path.insert(0, settings.pop("app_dir") or ".")
     try:
-        import_from_string(args.app)
+        config = Config(args.app, **settings)  # loads --env-file before the app is imported
+        if not config.reload:  # under --reload an app that does not import yet waits for a fix
+            import_from_string(args.app)
+    except InvalidSetting as exc:
+        return setting_error(exc)
     except AppLoadError as exc:
         print(f"Error loading ASGI app. {exc}", file=sys.stderr)
         return 1
@@ -124,7 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print(f"Error loading ASGI app. {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    return run_config(Config(args.app, **settings))
+    try:
+        return run_config(config)
+    except InvalidSetting as exc:
+        return setting_error(exc)
+
+
+def setting_error(error: InvalidSetting) -> int:
+    """Say on one line which option is wrong and why (as argparse does for a bad value); exit status 2."""
+    row = BY_NAME.get(error.name)
+    name = row.option if row is not None and row.cli != "none" else error.name
+    print(f"asgiws: error: {name} {error.problem}", file=sys.stderr)
+    return 2
 
 
 __all__ = ["Config", "build_parser", "main"]

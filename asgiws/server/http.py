@@ -37,6 +37,7 @@ import logging
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from ..connection.flow_control import FlowControl
 from ..protocol.errors import HandshakeError, HTTPError
 from ..protocol.handshake import UpgradeRequest, parse_upgrade_request
 from ..protocol.http11 import (
@@ -44,14 +45,13 @@ from ..protocol.http11 import (
     NEED_DATA,
     Data,
     EndOfMessage,
-    error_body,
     InvalidResponse,
     Request,
     RequestParser,
     ResponseWriter,
+    error_body,
     status_line,
 )
-from ..connection.flow_control import FlowControl
 from ..types import ASGIApp, Message, Receive, Scope, Send
 from .config import Config
 from .cycle_state import (
@@ -73,7 +73,8 @@ access_logger = logging.getLogger("asgiws.access")
 HIGH_WATER_LIMIT = 65536
 
 # The cycle's states as module names, for the per-request code (a global load each).
-_BODY, _RECEIVED, _DELIVERED, _GONE = RequestState.BODY, RequestState.RECEIVED, RequestState.DELIVERED, RequestState.GONE
+_BODY, _RECEIVED = RequestState.BODY, RequestState.RECEIVED
+_DELIVERED, _GONE = RequestState.DELIVERED, RequestState.GONE
 _CONTINUE_OWED, _START = ResponseState.CONTINUE_OWED, ResponseState.START
 _SENDING, _COMPLETE = ResponseState.BODY, ResponseState.COMPLETE
 # The moves every request takes, each from a state the code taking it has
@@ -153,8 +154,8 @@ class HTTPProtocol(asyncio.Protocol):
         self.close_cause: str | None = None
         self.ws_enabled = config.ws_enabled
         self.limit_concurrency = config.limit_concurrency
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.flow: FlowControl = None  # type: ignore[assignment]
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made()
+        self.flow: FlowControl = None  # type: ignore[assignment]  # set by connection_made()
         self.server: Any = None
         self.client: Any = None
         self.scheme = "http"
@@ -173,9 +174,9 @@ class HTTPProtocol(asyncio.Protocol):
 
     # -- asyncio callbacks -------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
-        self.transport = transport  # type: ignore[assignment]
-        self.flow = FlowControl(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a stream protocol's is a Transport
+        self.flow = FlowControl(self.transport)
         self.server, self.client = get_addresses(transport)
         self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
         self.server_state.connections.add(self)
@@ -252,7 +253,7 @@ class HTTPProtocol(asyncio.Protocol):
             if event_type is Data:
                 cycle = self.cycle
                 if cycle is not None and cycle.request is _BODY:
-                    data = event.data  # type: ignore[union-attr]
+                    data = event.data  # type: ignore[union-attr]  # event_type is Data
                     cycle.body.append(data)
                     cycle.body_size += len(data)
                     if cycle.body_size > HIGH_WATER_LIMIT:
@@ -269,7 +270,7 @@ class HTTPProtocol(asyncio.Protocol):
                 # The next request is parsed only once this response is done.
                 return
             elif event_type is Request:
-                self._on_request(event)  # type: ignore[arg-type]
+                self._on_request(event)  # type: ignore[arg-type]  # event_type is Request
                 if self.cycle is None:
                     return  # upgraded or rejected
             else:  # PAUSED: an Upgrade we declined; wait for the response
@@ -524,7 +525,7 @@ class RequestResponseCycle:
         """Call the app; turn its failures into a 500 or a closed connection."""
         try:
             # An app breaking the ASGI contract may return something: its type says None.
-            result = await app(self.scope, self.receive, self.send)  # type: ignore[func-returns-value]
+            result = await app(self.scope, self.receive, self.send)  # type: ignore[func-returns-value]  # see above
         except ClientDisconnected:
             pass
         except Exception as exc:

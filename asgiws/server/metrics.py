@@ -47,8 +47,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..types import ASGIApp, Message, Receive, Scope, Send
-from .errors import MetricsUnavailable
 from .counts import MessageCounts
+from .errors import MetricsUnavailable
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -256,26 +256,29 @@ class WorkersMetrics:
 
     What the supervisor calls:
 
-    * ``metrics = WorkersMetrics(config)`` once, before starting the first
-      worker: it makes a fresh directory, names it in the environment the
-      workers inherit (PROMETHEUS_MULTIPROC_DIR, where each writes its
-      figures, and SUPERVISED, so that none serves them itself) and serves
-      /metrics on `config.metrics_port` from the files of them all;
-    * ``metrics.worker_ended(pid)`` each time a worker has ended (before or
-      after a replacement starts): its gauges (open connections) stop
-      counting, its counters stay in the totals;
-    * ``metrics.close()`` once all workers have ended: it stops serving,
-      removes the directory and restores the environment.
-
-    Raises MetricsUnavailable without prometheus_client, and the OSError of
-    a port that cannot be bound.
+    * ``metrics = WorkersMetrics(config)``, then ``metrics.start()`` once,
+      before starting the first worker: it makes a fresh directory, names it
+      in the environment the workers inherit (PROMETHEUS_MULTIPROC_DIR,
+      where each writes its figures, and SUPERVISED, so that none serves
+      them itself) and serves /metrics on `config.metrics_port` from the
+      files of them all. It raises MetricsUnavailable without
+      prometheus_client, and the OSError of a port that cannot be bound;
+    * ``metrics.worker_ended(pid)`` for each worker that has ended, whatever
+      the reason (stopped, replaced, crashed, killed): its gauges (open
+      connections) stop counting, its counters stay in the totals;
+    * ``metrics.close()`` once, when all workers have ended: it stops
+      serving, removes the directory and restores the environment.
     """
 
     def __init__(self, config: Config) -> None:
+        self.port = config.metrics_port
         self.directory: str | None = None
         self.exporter: Exporter | None = None
         self._environment: dict[str, str | None] = {}
-        if config.metrics_port is None:
+
+    def start(self) -> None:
+        """Make the workers' directory and serve their figures (see the class docstring)."""
+        if self.port is None or self.directory is not None:
             return
         client = _prometheus()
         from prometheus_client.multiprocess import MultiProcessCollector
@@ -287,7 +290,7 @@ class WorkersMetrics:
         registry = client.CollectorRegistry()
         MultiProcessCollector(registry, path=self.directory)  # type: ignore[no-untyped-call]
         try:
-            self.exporter = Exporter(registry, config.metrics_port)
+            self.exporter = Exporter(registry, self.port)
         except OSError:
             self.close()
             raise

@@ -56,7 +56,11 @@ def test_request_over_the_wire(server_kind: str) -> None:
             assert client.post("/body", content=b"hello").content == b"hello"
             assert client.post("/json", json={"a": [1, 2]}).json() == {"got": {"a": [1, 2]}}
             assert client.post("/json", content=b"{not json").status_code == 400
-            response = client.post("/form", content=b"a=1+2&b=x&b=%C3%A9&empty=", headers={"content-type": "application/x-www-form-urlencoded"})
+            response = client.post(
+                "/form",
+                content=b"a=1+2&b=x&b=%C3%A9&empty=",
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
             assert response.json() == {"a": "1 2", "all_b": ["x", "é"], "empty": ""}
             assert client.post("/form", content=b"{}", headers={"content-type": "application/json"}).status_code == 415
 
@@ -67,7 +71,12 @@ def test_request_over_the_wire(server_kind: str) -> None:
             assert client.post("/stream", content=chunks()).json() == {"total": 200000}
             response = client.get(
                 "/info?q=a%20b&q=c&flag",
-                headers=[("x-multi", "1"), ("X-Multi", "2"), ("user-agent", "tester"), ("cookie", 'sid=abc; theme="dark"')],
+                headers=[
+                    ("x-multi", "1"),
+                    ("X-Multi", "2"),
+                    ("user-agent", "tester"),
+                    ("cookie", 'sid=abc; theme="dark"'),
+                ],
             )
             info = response.json()
             assert info["method"] == "GET"

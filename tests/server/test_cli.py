@@ -1,13 +1,23 @@
-"""The `asgiws` command line: --help documents the options; a bad app path is one line, a module that raises its traceback."""
+"""The `asgiws` command line: --help documents the options.
+
+A bad app path is one line; a module that raises, its traceback; --env-file sets
+the variables the app reads.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 
+import httpx
 import pytest
 
+import asgiws
 from asgiws.server.cli import build_parser, config_from_args
+
+from .processes import ServerProcess
 
 OPTIONS = [
     "--host", "--port", "--uds", "--fd", "--log-level", "--access-log", "--no-access-log", "--root-path",
@@ -99,6 +109,46 @@ def test_uvicorns_ws_implementation_names_are_accepted(implementation):
     assert asgiws.Config("m:app", **settings).ws_enabled
 
 
+ENV_APP = """
+import os
+
+async def app(scope, receive, send):
+    body = os.environ["ASGIWS_TEST_GREETING"].encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_env_file_sets_variables_the_app_reads(tmp_path, workers):
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("# the app's settings\nASGIWS_TEST_GREETING='hello from .env'\n")
+    options = ["--env-file", str(env_file), "--port", "0", "--workers", workers]
+    with ServerProcess(tmp_path, *options, app=ENV_APP) as server:
+        port = server.wait_for_port()
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "hello from .env"
+    assert server.exit_status == 0
+
+
+def test_a_missing_env_file_is_a_one_line_error(tmp_path):
+    result = run_cli("m:app", "--env-file", str(tmp_path / "missing.env"))
+    assert result.returncode == 2
+    expected = f"asgiws: error: --env-file is not a file: '{tmp_path / 'missing.env'}'"
+    assert result.stderr.strip().splitlines() == [expected]
+
+
+def test_config_loads_the_env_file_without_overriding_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASGIWS_TEST_SET", "from the environment")
+    env_file = tmp_path / ".env"
+    env_file.write_text("ASGIWS_TEST_SET=from the file\nASGIWS_TEST_NEW=from the file\n")
+    try:
+        asgiws.Config("m:app", env_file=env_file, log_level="warning")
+        assert os.environ["ASGIWS_TEST_SET"] == "from the environment"  # as uvicorn: the environment wins
+        assert os.environ["ASGIWS_TEST_NEW"] == "from the file"
+    finally:
+        os.environ.pop("ASGIWS_TEST_NEW", None)
+
+
 def test_version():
     import asgiws
 
@@ -110,10 +160,10 @@ def test_version():
 @pytest.mark.parametrize(
     "argv, error",
     [
-        (["--reload"], "--reload is a uvicorn option asgiws does not have"),
-        (["--reload-dir", "src"], "--reload-dir is a uvicorn option asgiws does not have"),
-        (["--env-file=.env"], "--env-file is a uvicorn option asgiws does not have"),
         (["--no-such-option"], "unknown option --no-such-option"),
+        (["--bind=0.0.0.0:80"], "unknown option --bind"),  # gunicorn's
+        (["--workers", "2", "--threads", "4"], "unknown option --threads"),
+        (["extra"], "unexpected argument 'extra'"),
     ],
 )
 def test_an_option_asgiws_lacks_is_one_line_naming_it(argv, error):
@@ -129,3 +179,11 @@ def test_invalid_value_is_one_line():
     assert result.stderr.splitlines() == [
         "asgiws: error: argument --port: must be an integer, got 'many' (asgiws --help lists the options)"
     ]
+
+
+def test_every_uvicorn_option_is_an_option():
+    """A uvicorn command line is never "unknown option": asgiws does it, or refuses it saying why."""
+    result = subprocess.run([sys.executable, "-m", "uvicorn", "--help"], capture_output=True, text=True, timeout=30)
+    uvicorn_options = set(re.findall(r"^  (--[\w-]+)", result.stdout, re.M))
+    assert len(uvicorn_options) > 40
+    assert uvicorn_options - set(build_parser()._option_string_actions) == set()
