@@ -36,7 +36,7 @@ APP = f"{__name__}:app"
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """HTTP: /status/N answers N, /raise fails, the body is the pid; WebSocket: /deny refuses, /bye closes with 4001,
-    anything else echoes."""
+    anything else echoes, but "pid" is answered with the pid."""
     if scope["type"] == "http":
         path = scope["path"]
         if path == "/raise":
@@ -60,6 +60,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["path"] == "/bye":
                 await send({"type": "websocket.close", "code": 4001})
                 return
+            if message.get("text") == "pid":
+                message = {"text": str(os.getpid())}
             reply = {key: message[key] for key in ("text", "bytes") if message.get(key) is not None}
             await send({"type": "websocket.send", **reply})
 
@@ -228,6 +230,7 @@ def test_metrics_without_prometheus_client_is_a_one_line_error() -> None:
 
 
 def test_workers_are_counted_together() -> None:
+    """The supervisor serves the sum of its workers' figures, a killed worker's open connections dropped."""
     command = [
         sys.executable,
         "-m",
@@ -260,11 +263,12 @@ def test_workers_are_counted_together() -> None:
             assert len(pids) < 200, "one worker answered every request"
             pids.append(int(httpx.get(url, headers={"Connection": "close"}, timeout=5).text))
 
-        async def open_websockets() -> None:
+        async def websockets_across_a_worker_death() -> None:
             connections = [await websockets.connect(url.replace("http", "ws") + "/echo") for _ in range(6)]
+            owners = []
             for ws in connections:
-                await ws.send("ping")
-                await ws.recv()
+                await ws.send("pid")
+                owners.append(int(await ws.recv()))
             await asyncio.to_thread(
                 wait_for,
                 ports["metrics"],
@@ -274,14 +278,31 @@ def test_workers_are_counted_together() -> None:
                     sample("asgiws_websocket_messages_received_total"): 6,
                 },
             )
+            # A worker killed with its connections open: they stop counting, what it counted stays.
+            os.kill(owners[0], signal.SIGKILL)
+            survivors = [ws for ws, owner in zip(connections, owners, strict=True) if owner != owners[0]]
+            await asyncio.to_thread(
+                wait_for,
+                ports["metrics"],
+                {
+                    sample("asgiws_websocket_connections"): len(survivors),
+                    sample("asgiws_websocket_messages_received_total"): 6,
+                },
+            )
+            for ws in survivors:
+                await ws.close()
+            await asyncio.to_thread(
+                wait_for,
+                ports["metrics"],
+                {
+                    sample("asgiws_websocket_connections"): 0,
+                    sample("asgiws_websocket_closes_total", code="1000"): len(survivors),
+                },
+            )
             for ws in connections:
                 await ws.close()
 
-        asyncio.run(open_websockets())
-        wait_for(
-            ports["metrics"],
-            {sample("asgiws_websocket_connections"): 0, sample("asgiws_websocket_closes_total", code="1000"): 6},
-        )
+        asyncio.run(websockets_across_a_worker_death())
     finally:
         os.kill(process.pid, signal.SIGINT)
         assert process.wait(timeout=30) == 0
