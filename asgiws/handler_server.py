@@ -23,7 +23,7 @@ loop running forever is stopped. A second Ctrl-C forces the shutdown.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any
 
 from .app.websocket import websocket_app
@@ -153,13 +153,23 @@ class WebSocketServer:
 
 
 def serve(
-    handler: Callable[..., Awaitable[Any]], host: str = "localhost", port: int = 8765, **settings: Any
+    handler: Callable[..., Awaitable[Any]],
+    host: str = "localhost",
+    port: int = 8765,
+    *,
+    origins: Sequence[str | None] | None = None,
+    **settings: Any,
 ) -> WebSocketServer:
     """Serve ``handler(websocket)`` or ``handler(websocket, path)`` for every path on `host`:`port`.
 
+    `origins`, as in the `websockets` library, are the Origin values a
+    handshake may carry (None among them: also none); any other is refused
+    with 403 before the handler runs. It is the `ws_origins` setting.
     `settings` are `asgiws.Config` keywords (``ws_max_size``,
     ``ws_ping_interval``, ``ssl_certfile``, ``log_level`` ...); the lifespan
     protocol is off. `path` is the request target as the client sent it,
     query string included. Await the result, or use it with ``async with``.
     """
+    if origins is not None:
+        settings["ws_origins"] = list(origins)
     return WebSocketServer(handler, host, port, **settings)

@@ -232,6 +232,23 @@ def test_settings_are_config_keywords() -> None:
     assert run(main()) == ("0123456789", None, 1009)
 
 
+def test_origins_as_in_websockets() -> None:
+    async def main() -> tuple[Any, ...]:
+        async with asgiws.serve(echo, "127.0.0.1", 0, origins=["https://a.example", None], **QUIET) as server:
+            uri = f"ws://127.0.0.1:{port_of(server)}/"
+            async with asgiws.connect(uri, origin="https://a.example") as ws:
+                await ws.send("from a")
+                allowed = await ws.recv()
+            async with asgiws.connect(uri) as ws:  # None listed: no Origin is fine (not a browser)
+                await ws.send("no origin")
+                missing = await ws.recv()
+            with pytest.raises(asgiws.InvalidStatus) as refused:
+                await asgiws.connect(uri, origin="https://evil.example")
+            return allowed, missing, refused.value.status
+
+    assert run(main()) == ("from a", "no origin", 403)
+
+
 def test_tls_settings_serve_wss(tmp_path: Path) -> None:
     authority = trustme.CA()
     cert = authority.issue_cert("127.0.0.1")

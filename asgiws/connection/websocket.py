@@ -23,13 +23,18 @@ socket and a clock:
   during a burst (a read that brought several messages, whose answers come
   in the same loop turn) and otherwise writes at once, so that ping-pong
   waits for no extra loop turn. A `send` waits while the transport's
-  buffer is over its high-water mark (`FlowControl`);
+  buffer is over its high-water mark (`FlowControl`). The core's own
+  replies (pongs) cannot wait: once more than `write_limit` bytes of them
+  were written while the buffer is over its mark, reading stops until it
+  drains, so a peer that sends pings but never reads fills no memory;
 * timers, at most one at a time and no task: the keep-alive ping every
   `ping_interval`, then its pong deadline (`ping_timeout`; past it the
   connection fails with 1011), then, once a close frame is sent or
   received, the close deadline (`close_timeout`; past it TCP is dropped).
-  While reading is paused, keep-alive waits: the receiver is behind, not
-  the peer, and a pong could not be read anyway.
+  While reading is paused for the receive queue, keep-alive waits: the
+  receiver is behind, not the peer. While it is held for the replies, the
+  peer is behind: keep-alive goes on, and a peer that reads nothing for
+  the ping timeout is failed with 1011.
 
 The close state is the protocol core's: this class asks `conn.state` and
 `conn.close_code` and keeps no copy. A lost TCP connection is an EOF to the
@@ -93,6 +98,8 @@ class Connection(asyncio.Protocol, Generic[Message]):
         "_timer",
         "_pings",
         "_keepalive",
+        "_replies_behind",
+        "_reading_held",
     )
 
     def __init__(
@@ -124,6 +131,10 @@ class Connection(asyncio.Protocol, Generic[Message]):
         # Pings waiting for their pong, oldest first: payload -> (the pong's waiter, time sent).
         self._pings: dict[bytes, tuple[asyncio.Future[float] | None, float]] | None = None
         self._keepalive: bytes | None = None  # payload of the keep-alive ping in flight
+        # Bytes of the core's replies written while the transport's buffer was over its high-water mark,
+        # and whether reading is held until it drains because of them (see `_replies_written`).
+        self._replies_behind = 0
+        self._reading_held = False
 
     # -- What a subclass provides ------------------------------------------------
 
@@ -207,6 +218,11 @@ class Connection(asyncio.Protocol, Generic[Message]):
 
     def resume_writing(self) -> None:
         self._flow.resume_writing()
+        self._replies_behind = 0
+        if self._reading_held:
+            self._reading_held = False
+            if self.max_queue is None or len(self._queue or ()) < self.max_queue:
+                self._flow.resume_reading()
 
     # -- Events from the protocol core ------------------------------------------------
 
@@ -249,11 +265,26 @@ class Connection(asyncio.Protocol, Generic[Message]):
         if output:
             self._flush()  # a close echo must follow the messages already sent
             self.transport.write(output)
+            if self._flow.write_paused:
+                self._replies_written(len(output))
         if ended:
             if conn.close_expected():
                 self.transport.close()
         elif len(received) > 1 and conn.state is _OPEN:
             self._start_burst()
+
+    def _replies_written(self, size: int) -> None:
+        """The core's replies went to a transport whose buffer is over its high-water mark.
+
+        Pongs cannot wait as messages do (the peer asked for them), nor be
+        dropped: past `write_limit` bytes of them, reading stops until the
+        buffer drains (`resume_writing`), so that a peer that sends pings
+        and never reads cannot make them pile up without bound.
+        """
+        self._replies_behind += size
+        if self._replies_behind > self.write_limit and not self._reading_held:
+            self._reading_held = True
+            self._flow.pause_reading()
 
     def _fail_after_answers(self) -> None:
         """The peer broke the protocol after messages now answered: send the failing close, close TCP."""
@@ -300,9 +331,9 @@ class Connection(asyncio.Protocol, Generic[Message]):
             flow = self._flow
             if not queue:
                 self._queue = None  # allocated again by the next burst only
-                if flow.read_paused:
+                if flow.read_paused and not self._reading_held:
                     flow.resume_reading()
-            elif flow.read_paused and len(queue) <= (self.max_queue or 0) >> 1:
+            elif flow.read_paused and len(queue) <= (self.max_queue or 0) >> 1 and not self._reading_held:
                 flow.resume_reading()
             return message
         conn = self.conn
@@ -437,14 +468,16 @@ class Connection(asyncio.Protocol, Generic[Message]):
         """The protocol core, when the keep-alive timer that just fired should act; else None.
 
         Not once closing (the timer is then the close deadline), nor while
-        reading is paused: the receiver is behind, not the peer, and a pong
-        would wait behind the unread messages. Keep-alive starts over then.
+        reading is paused for the receive queue: the receiver is behind, not
+        the peer, and a pong would wait behind the unread messages.
+        Keep-alive starts over then. Reading held for the replies
+        (`_replies_written`) is the peer's doing: keep-alive goes on.
         """
         self._timer = None
         conn = self.conn
         if conn is None or conn.state is not _OPEN:
             return None
-        if self._flow.read_paused:
+        if self._flow.read_paused and not self._reading_held:
             self._schedule_ping()
             return None
         return conn
@@ -476,7 +509,9 @@ class Connection(asyncio.Protocol, Generic[Message]):
         assert self.conn is not None  # the callers check that the connection is open
         self.transport.write(self.conn.send_close(code, reason))
         self._arm_abort()
-        # The peer's close frame may be behind messages nobody will read.
+        # The peer's close frame may be behind messages nobody will read (or
+        # pings: the close deadline bounds what their pongs may add).
+        self._reading_held = False
         self._flow.resume_reading()
 
     def _arm_abort(self) -> None:

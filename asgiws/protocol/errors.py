@@ -34,6 +34,19 @@ class HandshakeError(ProtocolError):
         self.status = status
 
 
+class ForbiddenOrigin(HandshakeError):
+    """A handshake from an Origin the server does not allow (cross-site WebSocket hijacking): 403.
+
+    `origin` is the Origin value received, None when the request had none.
+    """
+
+    def __init__(self, origin: bytes | None, message: str | None = None) -> None:
+        if message is None:
+            message = "no Origin" if origin is None else f"Origin {origin.decode('latin-1')!r} is not allowed"
+        super().__init__(message, 403)
+        self.origin = origin
+
+
 class InvalidStatus(HandshakeError):
     """The server answered the opening handshake with something other than 101."""
 

@@ -26,6 +26,8 @@ __all__ = [
     "FIELD_CHAR",
     "QUOTED_STRING",
     "HTTP_VERSION",
+    "STATUS_CODES",
+    "ORIGIN",
     "TOKEN_RE",
     "FIELD_VALUE_RE",
     "REQUEST_LINE_RE",
@@ -74,6 +76,19 @@ QUOTED_STRING = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\
 
 #: HTTP-version = "HTTP/" DIGIT "." DIGIT (case-sensitive), major and minor captured.
 HTTP_VERSION = r"HTTP/([0-9])\.([0-9])"
+
+# -- RFC 9110 section 15: status codes -----------------------------------------
+
+#: The status codes a response may carry: "values outside the range 100..599 are invalid".
+STATUS_CODES = range(100, 600)
+
+# -- RFC 6454 section 7: the Origin field --------------------------------------
+
+#: serialized-origin = scheme "://" host [ ":" port ], or "null" (an opaque
+#: origin: a sandboxed frame, a file: page). Lenient on the host: any run of
+#: visible characters but "/", "?" and "#", since what counts is equality
+#: with the value a browser sends, not a parse.
+ORIGIN = r"null|[A-Za-z][A-Za-z0-9+.\-]*://[\x21-\x22\x24-\x2e\x30-\x3e\x40-\x7e]+"
 
 # -- compiled, for the wire ----------------------------------------------------
 

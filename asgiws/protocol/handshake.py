@@ -25,11 +25,11 @@ import dataclasses
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from . import limits
 from .deflate import EXTENSION_NAME, DeflateSettings, ExtensionOffer, parse_extensions, serialize_extensions
-from .errors import HandshakeError, InvalidStatus
+from .errors import ForbiddenOrigin, HandshakeError, InvalidStatus
 from .extensions import Extension
 from .grammar import (
     FIELD_VALUE_RE,
@@ -51,6 +51,8 @@ __all__ = [
     "parse_upgrade_request",
     "accept_response",
     "reject_response",
+    "rejection_head",
+    "complete_rejection",
     "ClientHandshake",
     "ClientHandshakeResult",
 ]
@@ -80,7 +82,7 @@ class UpgradeRequest:
     headers: list[tuple[bytes, bytes]]
 
 
-def parse_upgrade_request(request: Request) -> UpgradeRequest:
+def parse_upgrade_request(request: Request, origins: Collection[bytes | None] | None = None) -> UpgradeRequest:
     """Validate the opening handshake in a parsed request (RFC 6455 section 4.2.1).
 
     Reads what `http11.RequestParser` recorded (`Request.upgrade`,
@@ -91,6 +93,12 @@ def parse_upgrade_request(request: Request) -> UpgradeRequest:
     which `reject_response` completes with "Sec-WebSocket-Version: 13".
     A malformed Sec-WebSocket-Extensions only declines compression: the
     connection can work without it.
+
+    `origins`, when not None, are the Origin values allowed (None among them
+    allows a request without Origin, as non-browser clients send): any other
+    request, or one with several Origin fields, raises `ForbiddenOrigin`
+    (403), after the checks above. Browsers send Origin with every
+    handshake, and a page cannot forge it (RFC 6455 section 10.2).
     """
     if request.method != "GET":
         raise HandshakeError("WebSocket handshake must use GET", 400)
@@ -115,6 +123,13 @@ def parse_upgrade_request(request: Request) -> UpgradeRequest:
             raise ValueError
     except (binascii.Error, ValueError):
         raise HandshakeError("Sec-WebSocket-Key is not base64 of 16 bytes", 400) from None
+    if origins is not None:
+        sent = fields.get(b"origin", ())
+        if len(sent) > 1:
+            raise ForbiddenOrigin(sent[0], "several Origin fields")
+        origin = sent[0] if sent else None
+        if origin not in origins:
+            raise ForbiddenOrigin(origin)
     subprotocols = [token.decode("latin-1") for token in comma_list(fields.get(b"sec-websocket-protocol", ()))]
     try:
         extensions = parse_extensions(fields.get(b"sec-websocket-extensions", ()))
@@ -130,9 +145,9 @@ def _as_bytes(text: bytes | str) -> bytes:
 def _header_line(name: bytes, value: bytes) -> bytes:
     """One `name: value` line; InvalidAccept if the name is not a token or the value not a field value."""
     if TOKEN_RE.fullmatch(name) is None:
-        raise InvalidAccept(f"invalid header name {name!r}")
+        raise InvalidAccept(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
     if FIELD_VALUE_RE.fullmatch(value) is None:
-        raise InvalidAccept(f"invalid value for header {name!r}")
+        raise InvalidAccept(f"invalid value for header {name!r}: CR, LF, NUL or another control byte")
     return name + b": " + value + b"\r\n"
 
 
@@ -180,7 +195,7 @@ def accept_response(
     return b"".join(lines), extensions
 
 
-# What `reject_response` computes itself; an application's copy is dropped.
+# What a refusal frames itself; an application's copy is dropped.
 _FRAMING_HEADERS = frozenset([b"content-length", b"connection", b"transfer-encoding"])
 
 
@@ -190,16 +205,24 @@ def reject_response(
     """A complete HTTP/1.1 response refusing the handshake, closing the connection.
 
     The body defaults to the one of the server's own HTTP error responses
-    (the status phrase) as text/plain. A 426 carries
-    `Sec-WebSocket-Version: 13` (RFC 6455 section 4.4), the version we speak.
-    Content-Length, Connection and Transfer-Encoding among `headers` are
-    dropped: the response frames its body itself. Raises a ValueError for a
-    header that cannot be sent.
+    (the status phrase) as text/plain. Raises a ValueError for a status or
+    header that cannot be sent; see `rejection_head`.
     """
-    line = status_line(status)
-    if body is None:
-        body = error_body(status)
-    lines = [line]
+    return complete_rejection(rejection_head(status, headers), error_body(status) if body is None else body)
+
+
+def rejection_head(status: int, headers: Iterable[tuple[bytes, bytes]] = ()) -> bytes:
+    """The status line and header lines of a response refusing the handshake, all but its framing.
+
+    A 426 carries `Sec-WebSocket-Version: 13` (RFC 6455 section 4.4), the
+    version we speak; Content-Type defaults to text/plain. Content-Length,
+    Connection and Transfer-Encoding among `headers` are dropped:
+    `complete_rejection` frames the body itself. Raises a ValueError
+    (`InvalidResponse` for a status outside `grammar.STATUS_CODES`,
+    `InvalidAccept` for a header name that is no token or a value that is
+    no field value) before anything is built, so nothing invalid is sent.
+    """
+    lines = [status_line(status)]
     names = set()
     for name, value in headers:
         name = _as_bytes(name)
@@ -212,9 +235,12 @@ def reject_response(
         lines.append(b"Sec-WebSocket-Version: 13\r\n")
     if b"content-type" not in names:
         lines.append(b"Content-Type: text/plain; charset=utf-8\r\n")
-    lines.append(b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
-    lines.append(body)
     return b"".join(lines)
+
+
+def complete_rejection(head: bytes, body: bytes) -> bytes:
+    """A refusal from its `rejection_head` and body: framed by Content-Length, closing the connection."""
+    return b"%sContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (head, len(body), body)
 
 
 # ---------------------------------------------------------------------------

@@ -261,7 +261,8 @@ _EXPECT = b"expect"
 _UPGRADE = b"upgrade"
 _HOST = b"host"
 # The fields recorded in `Request.special_fields`: those above, and what the
-# WebSocket opening handshake reads (RFC 6455 section 4.2.1).
+# WebSocket opening handshake reads (RFC 6455 section 4.2.1; Origin for the
+# server's `ws_origins`).
 _SPECIAL = frozenset(
     (
         _CONTENT_LENGTH,
@@ -274,6 +275,7 @@ _SPECIAL = frozenset(
         b"sec-websocket-version",
         b"sec-websocket-protocol",
         b"sec-websocket-extensions",
+        b"origin",
     )
 )
 
@@ -633,12 +635,15 @@ _STATUS_LINES: dict[tuple[int, str], bytes] = {}
 
 
 def status_line(status: int, http_version: str = "1.1") -> bytes:
-    """``HTTP/1.1 200 OK\\r\\n``, with the reason phrase from http.HTTPStatus; cached."""
+    """``HTTP/1.1 200 OK\\r\\n``, with the reason phrase from http.HTTPStatus; cached.
+
+    Raises InvalidResponse for a status that is not an int of `grammar.STATUS_CODES`.
+    """
     key = (status, http_version)
     line = _STATUS_LINES.get(key)
     if line is None:
-        if type(status) is not int or not 100 <= status <= 999:
-            raise InvalidResponse(f"invalid status code {status!r}")
+        if type(status) is not int or status not in grammar.STATUS_CODES:
+            raise InvalidResponse(f"invalid status code {status!r}: an int from 100 to 599 (RFC 9110 section 15)")
         try:
             reason = HTTPStatus(status).phrase.encode("ascii")
         except ValueError:
@@ -696,9 +701,9 @@ class ResponseWriter:
         try:
             for name, value in headers:
                 if _match_token(name) is None:
-                    raise InvalidResponse(f"invalid header name {name!r}")
+                    raise InvalidResponse(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
                 if _match_field_value(value) is None:
-                    raise InvalidResponse(f"invalid value for header {name!r}")
+                    raise InvalidResponse(f"invalid value for header {name!r}: CR, LF, NUL or another control byte")
                 lower = name.lower()
                 if lower == b"content-length":
                     if _match_content_length(value.strip(b" \t")) is None:

@@ -12,6 +12,7 @@ import importlib
 import inspect
 import logging
 import os
+import re
 import ssl
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 
 from asgiref.compatibility import double_to_single_callable
 
+from ..protocol.grammar import FIELD_VALUE_RE, ORIGIN, TOKEN_RE
 from .errors import AppLoadError
 from .logs import configure_logging
 from .message_log import MessageLog, tracing
@@ -72,6 +74,29 @@ def is_asgi3(app: Any) -> bool:
     return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(getattr(app, "__call__", None))
 
 
+def _is_header_field(name: str, value: str) -> bool:
+    """Whether a configured default header can be sent as it is: a token, and a field value (RFC 9110 section 5)."""
+    try:
+        return TOKEN_RE.fullmatch(name.encode("latin-1")) is not None and (
+            FIELD_VALUE_RE.fullmatch(value.encode("latin-1")) is not None
+        )
+    except (AttributeError, UnicodeEncodeError):
+        return False
+
+
+def _origins(value: list[str | None] | str | None) -> list[str | None] | None:
+    """`ws_origins` as a list (a string is comma-separated); InvalidSetting for a value that is no origin."""
+    if value is None:
+        return None
+    origins: list[str | None] = [item.strip() for item in value.split(",")] if isinstance(value, str) else list(value)
+    for origin in origins:
+        if origin is not None and (not isinstance(origin, str) or re.fullmatch(ORIGIN, origin) is None):
+            raise InvalidSetting(
+                "ws_origins", f"holds {origin!r}, which is not an origin such as 'https://a.example' (no path)"
+            )
+    return origins
+
+
 class Config(Settings):
     """All the settings of a `Server`; `load()` resolves the app and TLS context.
 
@@ -89,15 +114,20 @@ class Config(Settings):
     variable already set wins, as with uvicorn), so that what follows and
     the app see it. Beside the settings as given: `workers` defaults to the
     WEB_CONCURRENCY variable or 1, `forwarded_allow_ips` to the
-    FORWARDED_ALLOW_IPS variable or "127.0.0.1", and
+    FORWARDED_ALLOW_IPS variable or "127.0.0.1",
     `h11_max_incomplete_event_size` (uvicorn's name) overrides
-    `limit_request_header_block` when given.
+    `limit_request_header_block` when given, and `ws_origins` given as one
+    comma-separated string is a list. Each of `ws_origins` must be an origin
+    as browsers send it (``https://a.example``, a port when not the scheme's
+    default, no path), "null", or None (no Origin header); each of
+    `headers` a valid header field: else `InvalidSetting`.
     """
 
     # What __post_init__ narrows these settings to.
     workers: int
     forwarded_allow_ips: list[str] | str
     headers: list[tuple[str, str]]
+    ws_origins: list[str | None] | None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -112,11 +142,20 @@ class Config(Settings):
         if self.h11_max_incomplete_event_size is not None:
             self.limit_request_header_block = self.h11_max_incomplete_event_size
         self.headers = list(self.headers or [])
+        self.ws_origins = _origins(self.ws_origins)
+
+        for name, value in self.headers:
+            if not _is_header_field(name, value):
+                raise InvalidSetting("headers", f"holds an invalid header field {name!r}: {value!r}")
 
         self.loaded = False
         self.loaded_app: Any = None
         self.ssl: ssl.SSLContext | None = None
         self.encoded_headers: list[tuple[bytes, bytes]] = []
+        #: `ws_origins` as the handshake compares them (None: no check).
+        self.encoded_origins: frozenset[bytes | None] | None = None
+        if self.ws_origins is not None:
+            self.encoded_origins = frozenset(None if o is None else o.encode("ascii") for o in self.ws_origins)
 
     @property
     def is_ssl(self) -> bool:

@@ -54,7 +54,7 @@ class ResponseState(enum.IntEnum):
     CONTINUE_OWED = 0  # ``Expect: 100-continue``, nothing sent: the app's first receive() sends 100 Continue
     START = 1  # waiting for ``http.response.start``
     BODY = 2  # the head is written (or waits for the first body part); body parts follow
-    COMPLETE = 3  # the whole response is written (the app's, or the server's 500 in its place)
+    COMPLETE = 3  # the whole response is written (the app's, or the server's 500 or 408 in its place)
 
 
 class CycleStep(enum.IntEnum):
@@ -66,7 +66,7 @@ class CycleStep(enum.IntEnum):
     CONTINUE = 3  # 100 Continue was written
     START = 4  # the app sent ``http.response.start``
     END = 5  # the app sent the last ``http.response.body``
-    FAIL = 6  # the server answered 500 for an app that sent no response
+    FAIL = 6  # the server answered in the app's place: 500 (the app failed), 408 (the body stopped coming)
 
 
 _Q, _R, _STEP = RequestState, ResponseState, CycleStep

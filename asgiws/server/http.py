@@ -27,7 +27,10 @@ connection: with both off, a request costs nothing more.
 Timers: `timeout_request_head` runs from the connection (or the end of the
 previous response) until a full request head arrived, so a socket that sends
 nothing, or a head one byte at a time, is dropped; `timeout_keep_alive`
-closes a connection idle between requests.
+closes a connection idle between requests; `timeout_request_body` runs while
+the app waits for more of a request body, starting over with every byte
+received, and past it answers 408 (unless a response started) and closes.
+One timer per connection serves the three deadlines.
 """
 
 from __future__ import annotations
@@ -160,13 +163,15 @@ class HTTPProtocol(asyncio.Protocol):
         self.client: Any = None
         self.scheme = "http"
         self.cycle: RequestResponseCycle | None = None
-        # One timer per connection serves both deadlines; it is re-armed only
+        # One timer per connection serves every deadline; it is re-armed only
         # when it fires early, so a busy keep-alive connection allocates no
         # timer per request.
         self.timeout_request_head = config.timeout_request_head
         self.timeout_keep_alive = config.timeout_keep_alive
+        self.timeout_request_body = config.timeout_request_body
         self.head_deadline: float | None = None
         self.idle_deadline: float | None = None
+        self.body_deadline: float | None = None  # set while the app waits for more body
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = 0.0
         self.shutting_down = False
@@ -219,6 +224,8 @@ class HTTPProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.idle_deadline = None
+        if self.body_deadline is not None:
+            self.await_body()  # a byte came: the body's deadline starts over
         try:
             self.parser.feed(data)
         except HTTPError:
@@ -316,15 +323,16 @@ class HTTPProtocol(asyncio.Protocol):
     def _upgrade_websocket(self, request: Request, path: str, raw_path: bytes, query_string: bytes) -> None:
         """Hand the connection over to the WebSocket protocol, with the bytes read past the head.
 
-        The handshake is validated here, once, from what the parser recorded;
-        the WebSocket protocol answers it (or refuses it) for the app.
+        The handshake is validated here, once, from what the parser recorded
+        (its Origin against `ws_origins` too); the WebSocket protocol answers
+        it (or refuses it, before the app runs) for the app.
         """
         self.parser.next_event()  # the empty body's EndOfMessage
         trailing_data = self.parser.take_trailing_data()
         handshake: UpgradeRequest | None = None
         refusal: HandshakeError | None = None
         try:
-            handshake = parse_upgrade_request(request)
+            handshake = parse_upgrade_request(request, self.config.encoded_origins)
         except HandshakeError as exc:
             refusal = exc
         scope = {
@@ -435,24 +443,40 @@ class HTTPProtocol(asyncio.Protocol):
         self.timer_at = deadline
         self.timer = self.loop.call_at(deadline, self._on_timer)
 
+    def await_body(self) -> None:
+        """The app waits for more of the request body: some must come within `timeout_request_body`."""
+        timeout = self.timeout_request_body
+        if timeout is not None:
+            self.body_deadline = deadline = self.loop.time() + timeout
+            self._schedule(deadline)
+
     def _cancel_timers(self) -> None:
-        self.head_deadline = self.idle_deadline = None
+        self.head_deadline = self.idle_deadline = self.body_deadline = None
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
 
     def _on_timer(self) -> None:
-        """Drop the connection if the keep-alive or request-head deadline passed, else re-arm."""
+        """Drop the connection if a deadline passed (408 first for the request body's), else re-arm."""
         self.timer = None
         now = self.loop.time()
-        head, idle = self.head_deadline, self.idle_deadline
+        head, idle, body = self.head_deadline, self.idle_deadline, self.body_deadline
+        if body is not None and body <= now:
+            cycle = self.cycle
+            if cycle is not None and cycle.request is _BODY:
+                self._cancel_timers()
+                logger.info("Request body timed out: no byte for %g s.", self.timeout_request_body)
+                self.close_cause = "request body timeout"
+                cycle.time_out()
+                return
+            self.body_deadline = body = None  # the body came meanwhile; receive() has not resumed yet
         if (head is not None and head <= now) or (idle is not None and idle <= now):
             self.close_cause = "keep-alive timeout" if idle is not None and idle <= now else "request head timeout"
             self._cancel_timers()
             if not self.transport.is_closing():
                 self.transport.close()
             return
-        pending = [deadline for deadline in (head, idle) if deadline is not None]
+        pending = [deadline for deadline in (head, idle, body) if deadline is not None]
         if pending:
             self._schedule(min(pending))
 
@@ -558,6 +582,16 @@ class RequestResponseCycle:
         else:
             self.close_connection()
 
+    def time_out(self) -> None:
+        """The request body stopped coming: 408 unless a response started, then close; receive() says so."""
+        answer = not self.response_started and self.request is not _GONE
+        self.disconnect()
+        if answer and not self.transport.is_closing():
+            self._move_response(CycleStep.FAIL)
+            self.keep_alive = False
+            self.transport.write(_plain_response(408))
+        self.close_connection()
+
     def disconnect(self) -> None:
         """The client is gone (or broke the protocol): receive() says so, send() raises."""
         self.request = REQUEST_TRANSITIONS[self.request][CycleStep.DISCONNECT]
@@ -601,11 +635,15 @@ class RequestResponseCycle:
                 self.close_connection()
                 return {"type": "http.disconnect"}
             self.flow.resume_reading()
-            self.waiter = waiter = self.protocol.loop.create_future()
+            protocol = self.protocol
+            self.waiter = waiter = protocol.loop.create_future()
+            if request is _BODY:
+                protocol.await_body()
             try:
                 await waiter
             finally:
                 self.waiter = None
+                protocol.body_deadline = None
         pieces = self.body
         body = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # no copy for one piece
         self.body = []

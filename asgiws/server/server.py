@@ -35,6 +35,13 @@ from .config import Config
 from .errors import MetricsUnavailable, StartupFailed
 from .http import HTTPProtocol
 from .lifespan import Lifespan
+from .listener import (
+    DescriptorShortage,
+    Listener,
+    bind_tcp,
+    bind_unix,
+    raise_open_file_limit,
+)
 from .signals import ShutdownSignals
 from .state import SERVICE_RESTART, ServerState
 
@@ -59,7 +66,8 @@ class Server:
         self.should_exit = False
         self.force_exit = False
         self.lifespan: Lifespan | None = None
-        self.servers: list[asyncio.base_events.Server] = []
+        #: One `Listener` per listening socket (where uvicorn has its `asyncio.Server`s).
+        self.servers: list[Listener] = []
         #: `limit_max_requests` plus this process's draw of `limit_max_requests_jitter` (None: no limit).
         self.max_requests: int | None = None
         if config.limit_max_requests is not None:
@@ -97,6 +105,7 @@ class Server:
             if self.lifespan.should_exit:
                 self.should_exit = True
                 raise StartupFailed("Application startup failed.")
+        raise_open_file_limit()
         try:
             if config.metrics_port is not None:
                 from .metrics import ServerMetrics  # imports prometheus_client: only when asked for
@@ -112,46 +121,38 @@ class Server:
             self._notifier = asyncio.create_task(self._notify_forever())
 
     async def _listen(self, sockets: list[socket.socket] | None, app_state: dict[str, Any]) -> None:
+        """Accept on `sockets`, or on the socket of `fd`, `uds`, or `host`:`port` (see `listener`)."""
         config = self.config
-        loop = asyncio.get_running_loop()
 
         def protocol_factory() -> asyncio.Protocol:
             return HTTPProtocol(config, self.server_state, app_state)
 
         if sockets is not None:
-            for sock in sockets:
-                self.servers.append(
-                    await loop.create_server(protocol_factory, sock=sock, ssl=config.ssl, backlog=config.backlog)
-                )
-            listening = sockets[0] if sockets else None
-            if listening is not None and listening.family in (socket.AF_INET, socket.AF_INET6):
-                host, port = listening.getsockname()[:2]
-                self._log_started(f"{config.scheme}://{_url_host(host)}:{port}")
-            elif listening is not None:
-                self._log_started(f"socket {listening.getsockname()!r}")
+            listening = list(sockets)
         elif config.fd is not None:
-            sock = socket.socket(fileno=config.fd)
-            self.servers.append(
-                await loop.create_server(protocol_factory, sock=sock, ssl=config.ssl, backlog=config.backlog)
-            )
-            self._log_started(f"socket {sock.getsockname()!r}")
+            listening = [socket.socket(fileno=config.fd)]
         elif config.uds is not None:
-            if os.path.exists(config.uds) and not os.path.isfile(config.uds):
-                os.remove(config.uds)  # a stale socket from an earlier run
-            self.servers.append(
-                await loop.create_unix_server(protocol_factory, path=config.uds, ssl=config.ssl, backlog=config.backlog)
-            )
-            os.chmod(config.uds, 0o666)
-            self._log_started(f"unix socket {config.uds}")
+            listening = [bind_unix(config.uds)]
         else:
-            server = await loop.create_server(
-                protocol_factory, host=config.host, port=config.port, ssl=config.ssl, backlog=config.backlog
-            )
-            self.servers.append(server)
-            port = config.port
-            if port == 0:
-                port = server.sockets[0].getsockname()[1]
-            self._log_started(f"{config.scheme}://{_url_host(config.host)}:{port}")
+            listening = await bind_tcp(config.host, config.port)
+        shortage = DescriptorShortage(self.server_state.connections)
+        for sock in listening:
+            listener = Listener(sock, protocol_factory, ssl=config.ssl, backlog=config.backlog, shortage=shortage)
+            listener.start()
+            self.servers.append(listener)
+
+        if not listening:
+            return
+        first = listening[0]
+        if sockets is None and config.fd is None and config.uds is None:
+            self._log_started(f"{config.scheme}://{_url_host(config.host)}:{first.getsockname()[1]}")
+        elif sockets is None and config.uds is not None:
+            self._log_started(f"unix socket {config.uds}")
+        elif sockets is not None and first.family in (socket.AF_INET, socket.AF_INET6):
+            host, port = first.getsockname()[:2]
+            self._log_started(f"{config.scheme}://{_url_host(host)}:{port}")
+        else:
+            self._log_started(f"socket {first.getsockname()!r}")
 
     def _log_started(self, where: str) -> None:
         logger.info("Started server process [%d]", os.getpid())

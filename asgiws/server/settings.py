@@ -239,6 +239,12 @@ class Settings:
         "seconds to receive a full request head, from connection or previous response (none: forever)",
         min=0,
     )
+    timeout_request_body: float | None = setting(
+        30,
+        Group.HTTP,
+        "seconds without a byte of the request body while the app waits for it (408; none: forever)",
+        min=0,
+    )
     proxy_headers: bool = setting(True, Group.HTTP, "trust X-Forwarded-For/-Proto from --forwarded-allow-ips")
     forwarded_allow_ips: list[str] | str | None = setting(
         None,
@@ -282,6 +288,14 @@ class Settings:
     )
     ws_close_timeout: float | None = setting(
         limits.CLOSE_TIMEOUT, Group.WEBSOCKET, "seconds to wait for the closing handshake (none: forever)", min=0
+    )
+    ws_origins: list[str | None] | str | None = setting(
+        None,
+        Group.WEBSOCKET,
+        'comma-separated origins that may open a WebSocket, e.g. "https://a.example" '
+        "(a handshake with any other Origin, or none, gets 403)",
+        metavar="ORIGINS",
+        default_text="none: no check",
     )
     ws_per_message_deflate: bool = setting(
         True,

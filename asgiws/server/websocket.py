@@ -52,8 +52,14 @@ from ..connection import Connection
 from ..protocol import limits
 from ..protocol.connection import Side, State, WebSocketConnection
 from ..protocol.deflate import DeflateSettings
-from ..protocol.errors import ConnectionClosed, HandshakeError, connection_closed
-from ..protocol.handshake import UpgradeRequest, accept_response, reject_response
+from ..protocol.errors import ConnectionClosed, ForbiddenOrigin, HandshakeError, connection_closed
+from ..protocol.handshake import (
+    UpgradeRequest,
+    accept_response,
+    complete_rejection,
+    reject_response,
+    rejection_head,
+)
 from ..types import Message
 from .counts import MessageCounts
 from .logs import HANDSHAKE_ACCEPTED, WEBSOCKET_CLOSED, WEBSOCKET_HANDSHAKE
@@ -122,7 +128,8 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self.scope: dict[str, Any] = {}
         self.handshake = PENDING
         self.request: UpgradeRequest | None = None  # the validated handshake, until answered
-        self.response: tuple[int, list[tuple[bytes, bytes]], list[bytes]] | None = None  # denial response
+        # A denial response: its status, its checked head (`rejection_head`), its body parts so far.
+        self.response: tuple[int, bytes, list[bytes]] | None = None
         self.pending = b""  # bytes received before accept
         self.connection_state: dict[str, bool] | None = None  # the scope's "asgiws.connection" extension
         self.metrics: ServerMetrics | None = server_state.metrics
@@ -164,11 +171,18 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         task.add_done_callback(tasks.discard)
 
     def refuse(self, transport: asyncio.Transport, scope: dict[str, Any], error: HandshakeError) -> None:
-        """Answer an invalid upgrade request with its 4xx and close; the app never runs."""
+        """Answer an invalid or forbidden upgrade request with its 4xx and close; the app never runs.
+
+        A forbidden Origin is logged as a warning: it is a browser on another
+        site (or a misconfigured `ws_origins`), which the operator wants to see.
+        """
         self.transport = transport
         self.scope = scope
         self.handshake = ENDED
-        error_logger.debug("Invalid WebSocket handshake: %s", error)
+        if isinstance(error, ForbiddenOrigin):
+            error_logger.warning("%s - WebSocket handshake refused (403): %s", self._client(), error)
+        else:
+            error_logger.debug("Invalid WebSocket handshake: %s", error)
         self._answered(error.status)
         transport.write(reject_response(error.status, headers=self.server_state.default_headers))
         transport.close()
@@ -257,13 +271,13 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
             if kind == "websocket.accept":
                 self._accept(message.get("subprotocol"), message.get("headers") or [])
             elif kind == "websocket.close":
-                self._respond_and_close(403, [], None)
+                self._respond_and_close(403)
             elif kind == "websocket.http.response.start":
+                # A status or header that cannot be sent raises here (a ValueError), to the app.
                 status = message["status"]
-                if not 100 <= status < 600:
-                    raise ValueError(f"Invalid HTTP status {status!r} in websocket.http.response.start")
+                head = rejection_head(status, self.server_state.default_headers + list(message.get("headers") or []))
                 self.handshake = RESPONDING
-                self.response = (status, list(message.get("headers") or []), [])
+                self.response = (status, head, [])
             else:
                 raise RuntimeError(
                     "Expected 'websocket.accept', 'websocket.close' or 'websocket.http.response.start', "
@@ -273,10 +287,10 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         if handshake is RESPONDING and self.response is not None:
             if kind != "websocket.http.response.body":
                 raise RuntimeError(f"Expected 'websocket.http.response.body', got {kind!r}")
-            status, headers, body = self.response
+            status, head, body = self.response
             body.append(message.get("body", b""))
             if not message.get("more_body", False):
-                self._respond_and_close(status, headers, b"".join(body))
+                self._respond_and_close(status, complete_rejection(head, b"".join(body)))
             return
         # ENDED: refused, or the client left before an answer.
         if kind in ("websocket.send", "websocket.close", "websocket.accept"):
@@ -304,13 +318,14 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self.pending = b""
         self._open(WebSocketConnection(Side.SERVER, extensions=extensions, max_size=config.ws_max_size), pending)
 
-    def _respond_and_close(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes | None) -> None:
+    def _respond_and_close(self, status: int, response: bytes | None = None) -> None:
         """Answer the upgrade request with a plain HTTP response and close.
 
-        Raises InvalidAccept (a ValueError) for headers that cannot be sent,
-        before anything is written, so the app's error becomes a 500.
+        `response` is the app's denial, complete; None: the server's own
+        response for `status` (403, 500, 503), with the default headers.
         """
-        response = reject_response(status, body, self.server_state.default_headers + headers)
+        if response is None:
+            response = reject_response(status, headers=self.server_state.default_headers)
         self.handshake = ENDED
         self.response = None
         self.request = None
@@ -328,7 +343,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
             if conn.state is _OPEN:
                 self._start_close(self.server_state.close_code, "")
         elif self.handshake is PENDING or self.handshake is RESPONDING:
-            self._respond_and_close(503, [], None)
+            self._respond_and_close(503)
 
     # -- The app ------------------------------------------------------------------
 
@@ -353,17 +368,17 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
                 error_logger.error("ASGI callable should return None, but returned '%s'.", result)
             if self.handshake is PENDING:
                 error_logger.error("ASGI callable returned without completing handshake.")
-                self._respond_and_close(500, [], None)
+                self._respond_and_close(500)
             elif self.handshake is RESPONDING:
                 error_logger.error("ASGI callable returned without completing the denial response.")
-                self._respond_and_close(500, [], None)
+                self._respond_and_close(500)
             elif self._is_open():
                 self._start_close(1000, "")
 
     def _app_failed(self) -> None:
         if self.handshake is PENDING or self.handshake is RESPONDING:
             # Nothing was written yet (a denial response is sent whole).
-            self._respond_and_close(500, [], None)
+            self._respond_and_close(500)
         elif self._is_open():
             self._start_close(1011, "")
 

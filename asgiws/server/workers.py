@@ -34,6 +34,7 @@ from multiprocessing.connection import Connection
 
 from .config import Config
 from .errors import ServerError, StartupFailed, exit_status
+from .listener import bind_unix
 from .logs import configure_logging
 from .server import Server
 
@@ -206,11 +207,7 @@ class Worker:
 def bind_socket(config: Config) -> socket.socket:
     """A listening socket for `config` (TCP or unix), to share between worker processes."""
     if config.uds is not None:
-        if os.path.exists(config.uds):
-            os.remove(config.uds)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(config.uds)
-        os.chmod(config.uds, 0o666)
+        sock = bind_unix(config.uds)
     elif config.fd is not None:
         sock = socket.socket(fileno=config.fd)
     else:

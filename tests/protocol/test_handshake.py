@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asgiws.protocol.deflate import DeflateSettings, PerMessageDeflate
-from asgiws.protocol.errors import HandshakeError, HTTPError, InvalidStatus, ProtocolError
+from asgiws.protocol.errors import ForbiddenOrigin, HandshakeError, HTTPError, InvalidStatus, ProtocolError
 from asgiws.protocol.frames import Frame, Opcode
 from asgiws.protocol.handshake import (
     ClientHandshake,
@@ -120,6 +120,40 @@ def test_rejected_requests(method: str, version: str, changes: dict, status: int
         parse_upgrade_request(upgrade_request(method, version, **changes))
     assert isinstance(info.value, (HandshakeError, HTTPError))
     assert info.value.status == status
+
+
+ALLOWED = frozenset([b"https://a.example", b"null"])
+
+
+@pytest.mark.parametrize(
+    "origin, allowed, passes",
+    [
+        (b"https://a.example", ALLOWED, True),
+        (b"null", ALLOWED, True),
+        (b"https://b.example", ALLOWED, False),
+        (b"https://a.example.evil", ALLOWED, False),
+        (b"http://a.example", ALLOWED, False),
+        (None, ALLOWED, False),
+        ([b"https://a.example", b"https://a.example"], ALLOWED, False),
+        (None, ALLOWED | {None}, True),
+        (b"https://b.example", None, True),
+        (None, None, True),
+    ],
+)
+def test_origin_check(origin: bytes | list[bytes] | None, allowed: frozenset | None, passes: bool) -> None:
+    request = upgrade_request(origin=origin)
+    if passes:
+        assert parse_upgrade_request(request, allowed).key == KEY
+    else:
+        with pytest.raises(ForbiddenOrigin) as info:
+            parse_upgrade_request(request, allowed)
+        assert info.value.status == 403
+
+
+def test_an_invalid_handshake_is_refused_as_such_before_its_origin() -> None:
+    with pytest.raises(HandshakeError) as info:
+        parse_upgrade_request(upgrade_request(sec_websocket_version=b"8", origin=b"https://b.example"), ALLOWED)
+    assert info.value.status == 426
 
 
 def test_websocket_among_several_upgrade_protocols() -> None:

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 import asgiws
-from asgiws.server.config import AppLoadError
+from asgiws.server.config import AppLoadError, InvalidSetting
 from asgiws.server.proxy_headers import TrustedHosts
 
 MODULE = textwrap.dedent(
@@ -121,3 +121,24 @@ def test_workers_default_to_web_concurrency(monkeypatch):
     assert asgiws.Config("m:app", workers=2).workers == 2
     monkeypatch.delenv("WEB_CONCURRENCY")
     assert asgiws.Config("m:app").workers == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[("x-a", "1\r\nset-cookie: stolen=1")], [("x-a", "\x00")], [("x a", "1")], [("", "1")], [("x-a", "€")]],
+)
+def test_default_headers_that_cannot_be_sent_are_refused(headers):
+    with pytest.raises(InvalidSetting, match="headers"):
+        asgiws.Config("app:app", headers=headers)
+
+
+def test_ws_origins():
+    assert asgiws.Config("app:app").ws_origins is None
+    config = asgiws.Config("app:app", ws_origins="https://a.example, http://b.example:8080,null")
+    assert config.ws_origins == ["https://a.example", "http://b.example:8080", "null"]
+    assert config.encoded_origins == {b"https://a.example", b"http://b.example:8080", b"null"}
+    listed = asgiws.Config("app:app", ws_origins=["https://a.example", None])
+    assert listed.encoded_origins == {b"https://a.example", None}
+    for wrong in ("https://a.example/", "a.example", "https://a.example/path", ["https://a.example", 3]):
+        with pytest.raises(InvalidSetting, match="ws_origins"):
+            asgiws.Config("app:app", ws_origins=wrong)

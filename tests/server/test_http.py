@@ -192,6 +192,44 @@ def test_returning_without_response_is_500(server_kind):
     assert response.status_code == 500
 
 
+#: Response heads an app may ask for that must never reach the wire (response splitting), by path.
+UNSENDABLE = {
+    "/crlf-in-value": (200, [(b"x-a", b"1\r\nset-cookie: stolen=1")]),
+    "/lf-in-value": (200, [(b"x-a", b"1\nset-cookie: stolen=1")]),
+    "/cr-in-value": (200, [(b"x-a", b"1\rset-cookie: stolen=1")]),
+    "/nul-in-value": (200, [(b"x-a", b"stolen\x00")]),
+    "/crlf-in-name": (200, [(b"set-cookie: stolen=1\r\nx-a", b"1")]),
+    "/name-not-a-token": (200, [(b"x stolen", b"1")]),
+    "/empty-name": (200, [(b"", b"stolen")]),
+    "/status-600": (600, [(b"x-a", b"stolen")]),
+    "/status-999": (999, [(b"x-a", b"stolen")]),
+    "/status-99": (99, [(b"x-a", b"stolen")]),
+    "/status-text": ("200", [(b"x-a", b"stolen")]),
+}
+
+
+def test_a_response_head_that_cannot_be_sent_is_never_written():
+    """The app's send() raises, the client gets the server's 500, and not a byte of the app's head."""
+    errors = queue.Queue()
+
+    async def app(scope, receive, send):
+        status, headers = UNSENDABLE[scope["path"]]
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+        except Exception as exc:
+            errors.put((scope["path"], exc))
+            raise
+        await send({"type": "http.response.body", "body": b"stolen"})
+
+    with running_server(app, "asgiws", log_level="critical") as (_, port):
+        for path in UNSENDABLE:
+            responses, closed = exchange(port, b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+            assert [(r.status, r.body) for r in responses] == [(500, b"Internal Server Error")], path
+            assert closed and "stolen" not in repr(responses[0].headers), path
+            seen, error = errors.get(timeout=TIMEOUT)
+            assert seen == path and isinstance(error, RuntimeError), path
+
+
 def test_exception_after_response_start_closes_connection(server_kind):
     async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})

@@ -1,5 +1,5 @@
-"""Limits and timeouts: concurrency (503), max requests, keep-alive and request-head
-timeouts (slowloris), and backpressure on request bodies."""
+"""Limits and timeouts: concurrency (503), max requests, keep-alive, request-head
+(slowloris) and request-body timeouts, and backpressure on request bodies."""
 
 from __future__ import annotations
 
@@ -98,6 +98,66 @@ def test_head_timer_rearmed_after_response():
         sock.sendall(b"GET / HTTP/1.1\r\n")  # a partial head, then silence
         sock.settimeout(3)
         assert is_closed(sock)
+
+
+def body_reading_app(seen):
+    """Reads the whole body, reporting each message to `seen`; then answers 200 with the body's length."""
+
+    async def app(scope, receive, send):
+        size = 0
+        while True:
+            message = await receive()
+            seen.append(message["type"])
+            if message["type"] == "http.disconnect":
+                return
+            size += len(message["body"])
+            if not message["more_body"]:
+                break
+        body = b"%d" % size
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def test_request_body_that_stops_coming_is_answered_408():
+    seen = []
+    with serving(body_reading_app(seen), timeout_request_body=0.3) as (_, port, _), connect(port) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        response = RawResponse.read_from(sock.makefile("rb"))
+        assert is_closed(sock)
+    assert response.status == 408
+    assert response.header("connection") == "close"
+    assert seen == ["http.request", "http.disconnect"]
+
+
+def test_request_body_timeout_starts_over_with_every_byte():
+    """Slow but steady: each byte comes well within the timeout, the whole body well past it."""
+    seen = []
+    with serving(body_reading_app(seen), timeout_request_body=0.8) as (_, port, _), connect(port) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (b"1\r\na\r\n", b"1\r\nb\r\n", b"1\r\nc\r\n", b"1\r\nd", b"\r\n0\r\n\r\n"):
+            time.sleep(0.2)
+            sock.sendall(piece)
+        response = RawResponse.read_from(sock.makefile("rb"))
+    assert (response.status, response.body) == (200, b"4")
+    assert "http.disconnect" not in seen
+
+
+def test_request_body_timeout_after_the_response_started_closes_the_connection():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+        await send({"type": "http.response.body", "body": b"started", "more_body": True})
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    with serving(app, timeout_request_body=0.3) as (_, port, _), connect(port) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        received = b""
+        while chunk := sock.recv(4096):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert received.endswith(b"\r\n\r\nstarted")  # cut: never a 408 after the app's response began
 
 
 def test_request_body_backpressure_bounds_buffering():

@@ -211,6 +211,44 @@ def test_close_before_accept_is_403(server_kind: str) -> None:
         run(client(host, port))
 
 
+def test_ws_origins_refuses_other_origins_with_403_before_the_app_runs() -> None:
+    calls: list[str] = []
+    records = Records()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        calls.append(dict(scope["headers"]).get(b"origin", b"").decode())
+        await echo_app(scope, receive, send)
+
+    async def status(uri: str, origin: str | None) -> int:
+        try:
+            async with connect(uri, origin=origin) as ws:  # type: ignore[arg-type]
+                await ws.send("hi")
+                assert await ws.recv() == "hi"
+                return 101
+        except InvalidStatus as exc:
+            return exc.response.status_code
+
+    # As the command line gives it: one comma-separated string; "null" (an opaque origin) only when listed.
+    logging.getLogger("asgiws.error").addHandler(records)
+    try:
+        with running_server(app, ws_origins="https://a.example, null") as (host, port):
+            uri = f"ws://{host}:{port}/"
+            statuses = [
+                run(status(uri, origin))
+                for origin in ["https://a.example", "null", "https://evil.example", "https://a.example.evil", None]
+            ]
+        with running_server(app, ws_origins=["https://a.example"]) as (host, port):
+            statuses.append(run(status(f"ws://{host}:{port}/", "null")))
+    finally:
+        logging.getLogger("asgiws.error").removeHandler(records)
+    assert statuses == [101, 101, 403, 403, 403, 403]
+    assert calls == ["https://a.example", "null"]
+    refusals = [r.getMessage() for r in records.records if r.levelno == logging.WARNING and "403" in r.getMessage()]
+    assert len(refusals) == 4
+    assert "'https://evil.example' is not allowed" in refusals[0]
+    assert "no Origin" in refusals[2]
+
+
 def test_denial_response_extension(server_kind: str) -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert "websocket.http.response" in scope["extensions"]
@@ -709,6 +747,39 @@ def test_app_that_never_receives_stops_the_server_reading(server_kind: str) -> N
     assert sent < 100_000_000
 
 
+def test_pings_from_a_peer_that_never_reads_stop_the_server_reading() -> None:
+    """A ping flood with nothing read: the pongs wait in a bounded buffer, none is lost once the peer reads."""
+    ping = frame(0x9, b"p" * 125, mask_key=b"\x00\x00\x00\x00")
+    chunk = ping * 8192
+    pong_size = 2 + 125
+    limit = 64 * 2**20
+    with running_server(echo_app, "asgiws") as (host, port):
+        client = RawClient(host, port)
+        client.sock.setblocking(False)
+        sent = 0
+        blocked = False
+        while sent < limit:
+            try:
+                sent += client.sock.send(memoryview(chunk)[sent % len(chunk) :])
+            except BlockingIOError:
+                # Not writable for a while: the server stopped reading this socket.
+                _, writable, _ = select.select([], [client.sock], [], 0.5)
+                if not writable:
+                    blocked = True
+                    break
+        assert blocked and sent < limit
+        # Once the client reads, the server reads again and answers every ping it got whole.
+        client.sock.settimeout(TIMEOUT)
+        expected = sent // len(ping) * pong_size
+        received = len(client.buffer)
+        while received < expected:
+            data = client.sock.recv(1 << 20)
+            assert data, "the server closed the connection"
+            received += len(data)
+        assert received == expected
+        client.close()
+
+
 # -- Graceful shutdown --------------------------------------------------------------------------
 
 
@@ -850,6 +921,50 @@ def test_denial_response_with_invalid_header_is_500(server_kind: str, request: p
         assert client.status == 500
 
 
+def refused_handshake(host: str, port: int) -> bytes:
+    """All the server sends back to a valid handshake request, up to its closing the connection."""
+    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        sock.sendall(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        response = b""
+        while chunk := sock.recv(4096):
+            response += chunk
+    return response
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        {"type": "websocket.accept", "headers": [(b"x-a", b"1\r\nset-cookie: stolen=1")]},
+        {"type": "websocket.accept", "headers": [(b"x stolen", b"1")]},
+        {"type": "websocket.http.response.start", "status": 403, "headers": [(b"x-a", b"stolen\x00")]},
+        {"type": "websocket.http.response.start", "status": 403, "headers": [(b"set-cookie: stolen\n", b"1")]},
+        {"type": "websocket.http.response.start", "status": 600, "headers": [(b"x-a", b"stolen")]},
+    ],
+    ids=["accept-crlf", "accept-name", "denial-nul", "denial-name", "denial-status"],
+)
+def test_a_handshake_answer_that_cannot_be_sent_raises_to_the_app_and_is_a_500(start: dict[str, Any]) -> None:
+    errors: queue.Queue[Any] = queue.Queue()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        try:
+            await send(start)  # raises here, before a denial's body: nothing was built to be sent
+        except ValueError as exc:
+            errors.put(exc)
+            raise
+        errors.put(None)
+        await send({"type": "websocket.http.response.body", "body": b"stolen"})
+
+    with running_server(app, "asgiws", log_level="critical") as (host, port):
+        response = refused_handshake(host, port)
+    assert isinstance(get(errors), ValueError)
+    assert response.startswith(b"HTTP/1.1 500 ")
+    assert b"stolen" not in response
+
+
 def test_invalid_denial_status_is_answered_with_the_servers_own_500(server_kind: str) -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -859,14 +974,7 @@ def test_invalid_denial_status_is_answered_with_the_servers_own_500(server_kind:
 
     with running_server(app, server_kind) as (host, port):
         http = httpx.get(f"http://{host}:{port}/", timeout=TIMEOUT)
-        with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
-            sock.sendall(
-                b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            )
-            response = b""
-            while chunk := sock.recv(4096):
-                response += chunk
+        response = refused_handshake(host, port)
     head, _, body = response.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 500 ")
     assert http.status_code == 500
