@@ -385,7 +385,11 @@ class ClientHandshake:
             raise HandshakeError(field_lines_error(buffer[line_end + 2 : end + 2]) + " of the response", 0)
         if len(fields) > self.max_headers:
             raise HandshakeError("too many headers in the response", 0)
-        return int(match.group(3)), fields
+        status = int(match.group(3))
+        if not 100 <= status <= 599:
+            # RFC 9110 section 15: no valid status lies outside; InvalidStatus(0) would read as "malformed".
+            raise HandshakeError(f"invalid status code {status}", 0)
+        return status, fields
 
     def _validate(self, headers: list[tuple[str, str]], raw: list[tuple[bytes, bytes]]) -> ClientHandshakeResult:
         """RFC 6455 section 4.2.2, items 5.2 to 5.6, from the client's side."""

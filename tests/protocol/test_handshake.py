@@ -367,6 +367,16 @@ def test_client_rejects_malformed_responses(response: bytes) -> None:
     assert info.value.status == 0
 
 
+@pytest.mark.parametrize("status", [b"000", b"099", b"600", b"999"])
+def test_client_rejects_status_outside_100_599(status: bytes) -> None:
+    # Found by fuzzing (tests/fuzz): "000" was reported as InvalidStatus(0),
+    # the status that means a malformed response.
+    client = ClientHandshake("a", compression=None)
+    with pytest.raises(HandshakeError) as info:
+        client.receive_data(b"HTTP/1.1 " + status + b" Nope\r\nContent-Length: 0\r\n\r\n")
+    assert type(info.value) is HandshakeError and info.value.status == 0
+
+
 def test_client_case_insensitive_headers_and_connection_list() -> None:
     client = ClientHandshake("a", compression=None)
     response = (
