@@ -89,8 +89,9 @@ def parse_upgrade_request(request: Request) -> UpgradeRequest:
     resource may well accept other methods over plain HTTP, so 405 would
     mislead); a missing or unsupported Sec-WebSocket-Version is answered 426,
     which `reject_response` completes with "Sec-WebSocket-Version: 13".
-    A malformed Sec-WebSocket-Extensions only declines compression: the
-    connection can work without it.
+    A Sec-WebSocket-Protocol element that is not a token is 400; a malformed
+    Sec-WebSocket-Extensions only declines compression: the connection can
+    work without it.
     """
     if request.method != "GET":
         raise HandshakeError("WebSocket handshake must use GET", 400)
@@ -115,7 +116,11 @@ def parse_upgrade_request(request: Request) -> UpgradeRequest:
             raise ValueError
     except (binascii.Error, ValueError):
         raise HandshakeError("Sec-WebSocket-Key is not base64 of 16 bytes", 400) from None
-    subprotocols = [token.decode("latin-1") for token in comma_list(fields.get(b"sec-websocket-protocol", ()))]
+    protocols = comma_list(fields.get(b"sec-websocket-protocol", ()))
+    if any(TOKEN_RE.fullmatch(protocol) is None for protocol in protocols):
+        # RFC 6455 section 4.1: each element is a token; one the app chose would fail the client.
+        raise HandshakeError("Sec-WebSocket-Protocol is not a list of tokens", 400)
+    subprotocols = [token.decode("latin-1") for token in protocols]
     try:
         extensions = parse_extensions(fields.get(b"sec-websocket-extensions", ()))
     except ValueError:

@@ -112,6 +112,10 @@ def test_later_minor_http_version_is_accepted() -> None:
         ("GET", "1.1", {"sec_websocket_key": b"not base64!"}, 400),
         ("GET", "1.1", {"sec_websocket_key": b"c2hvcnQ="}, 400),  # 5 bytes
         ("GET", "1.1", {"sec_websocket_key": b"AAAAAAAAAAAAAAAAAAAAAAAAAA=="}, 400),  # 19 bytes
+        # Found by fuzzing (tests/fuzz): elements that are not tokens reached the app.
+        ("GET", "1.1", {"sec_websocket_protocol": b"chat, super\x89chat"}, 400),
+        ("GET", "1.1", {"sec_websocket_protocol": b"chat/1 chat/2"}, 400),
+        ("GET", "1.1", {"sec_websocket_protocol": [b"chat", b'"superchat"']}, 400),
     ],
 )
 def test_rejected_requests(method: str, version: str, changes: dict, status: int) -> None:
