@@ -1,0 +1,176 @@
+"""Differential harness: the same request bytes to asgiws' parser and to h11.
+
+Input: the bytes a client sends (no options). Both parsers read the first
+request of the stream, head, body and end; each comes to a verdict:
+accepted (the whole first request, with what it says), rejected, or still
+waiting for bytes. A disagreement is one side accepting what the other
+does not, or both accepting different requests (a different body length
+is how request smuggling starts). Each disagreement we know of is in
+`KNOWN`, with the RFC section that decides it, and in README.md's table;
+any other one fails the harness, to be fixed or written down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import h11
+
+from asgiws.protocol.errors import HTTPError
+from asgiws.protocol.http11 import NEED_DATA, PAUSED, Data, EndOfMessage, Request, RequestParser
+from asgiws.protocol.limits import MAX_HEADER_BLOCK, MAX_REQUEST_LINE
+
+
+@dataclasses.dataclass
+class Verdict:
+    """What one parser made of the first request."""
+
+    kind: str  # "accepted", "rejected" or "waiting"
+    why: str = ""  # the error's message, for a rejection
+    request: tuple[object, ...] = ()  # method, target, version, headers, body, trailers
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.why or self.request}"
+
+
+def ours(data: bytes) -> Verdict:
+    """asgiws' verdict."""
+    parser = RequestParser()
+    parser.feed(data)
+    head: Request | None = None
+    body = b""
+    while True:
+        try:
+            event = parser.next_event()
+        except HTTPError as exc:
+            return Verdict("rejected", f"{exc.status} {exc}")
+        if event is NEED_DATA or event is PAUSED:
+            return Verdict("waiting")
+        if isinstance(event, Request):
+            head = event
+        elif isinstance(event, Data):
+            body += event.data
+        else:
+            assert isinstance(event, EndOfMessage) and head is not None
+            return Verdict(
+                "accepted",
+                request=(
+                    head.method.encode("ascii"),
+                    head.target,
+                    head.http_version.encode("ascii"),
+                    head.headers,
+                    body,
+                    event.trailers,
+                ),
+            )
+
+
+def theirs(data: bytes) -> Verdict:
+    """h11's verdict, as a server (our role) with our head-size limit."""
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_LINE + MAX_HEADER_BLOCK)
+    if data:  # h11 reads empty bytes as the end of the stream
+        conn.receive_data(data)
+    head: h11.Request | None = None
+    body = b""
+    while True:
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            return Verdict("rejected", f"{exc.error_status_hint} {exc}")
+        if event is h11.NEED_DATA or event is h11.PAUSED:
+            return Verdict("waiting")
+        if isinstance(event, h11.Request):
+            head = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+        else:
+            assert isinstance(event, h11.EndOfMessage) and head is not None, event
+            return Verdict(
+                "accepted",
+                request=(
+                    head.method,
+                    head.target,
+                    head.http_version,
+                    list(head.headers),
+                    body,
+                    list(event.headers),
+                ),
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class Known:
+    """A disagreement written down: which, and what decides it."""
+
+    name: str
+    rfc: str
+    matches: Callable[[bytes, Verdict, Verdict], bool]
+
+
+def _we_reject(*reasons: str) -> Callable[[bytes, Verdict, Verdict], bool]:
+    return lambda data, a, b: a.kind == "rejected" and b.kind == "accepted" and any(r in a.why for r in reasons)
+
+
+def _they_reject(*reasons: str) -> Callable[[bytes, Verdict, Verdict], bool]:
+    return lambda data, a, b: b.kind == "rejected" and a.kind == "accepted" and any(r in b.why for r in reasons)
+
+
+def _same_but_content_length(data: bytes, a: Verdict, b: Verdict) -> bool:
+    """Both accept the same request, but h11 reports a Content-Length list (``1, 1``) as its one value."""
+    if a.kind != "accepted" or b.kind != "accepted":
+        return False
+    strip = lambda request: [item for item in request[3] if item[0] != b"content-length"]  # noqa: E731
+    return a.request[:3] == b.request[:3] and a.request[4:] == b.request[4:] and strip(a.request) == strip(b.request)
+
+
+def _minor_version_above_1(data: bytes, a: Verdict, b: Verdict) -> bool:
+    """Both accept the same request; we report HTTP/1.2 and above as 1.1, h11 as sent."""
+    return (
+        a.kind == b.kind == "accepted"
+        and a.request[2] == b"1.1"
+        and str(b.request[2]).startswith("b'1.")
+        and a.request[:2] + a.request[3:] == b.request[:2] + b.request[3:]
+    )
+
+
+#: The disagreements we know of; README.md's table says the same, with the reasons.
+KNOWN: list[Known] = [
+    Known("leading empty lines", "RFC 9112 section 2.2", _they_reject("no request line received")),
+    Known("bare LF as a line end", "RFC 9112 section 2.2", _we_reject("bare LF", "bare CR or LF")),
+    Known("obs-fold", "RFC 9112 section 5.2", _we_reject("obsolete line folding")),
+    Known("HTTP major version other than 1", "RFC 9110 section 15.6.6", _we_reject("505 unsupported HTTP version")),
+    Known("Content-Length list", "RFC 9110 section 8.6", _same_but_content_length),
+    Known("HTTP/1.x with x > 1 reported as 1.1", "RFC 9110 section 2.5", _minor_version_above_1),
+    Known("missing Host", "RFC 9112 section 3.2 (deliberate deviation)", _they_reject("Missing mandatory Host")),
+]
+
+
+def disagreement(data: bytes) -> tuple[Verdict, Verdict] | None:
+    """Both verdicts when they disagree on accepting the first request, else None."""
+    a, b = ours(data), theirs(data)
+    if a.kind != "accepted" and b.kind != "accepted":
+        return None
+    if a.kind == b.kind and a.request == b.request:
+        return None
+    return a, b
+
+
+def classify(data: bytes) -> str | None:
+    """The name of the known disagreement `data` shows; "" for none; None for an unknown one."""
+    found = disagreement(data)
+    if found is None:
+        return ""
+    for known in KNOWN:
+        if known.matches(data, *found):
+            return known.name
+    return None
+
+
+def fuzz(data: bytes) -> None:
+    """One run of the harness: an unknown disagreement is a finding."""
+    if classify(data) is None:
+        a, b = disagreement(data)  # type: ignore[misc]
+        error = AssertionError(f"asgiws and h11 disagree on {data!r}:\n  asgiws: {a}\n  h11:    {b}")
+        error.signature = (a.kind, a.why[:60], b.kind, b.why[:60])  # type: ignore[attr-defined]
+        raise error

@@ -1,0 +1,173 @@
+"""Differential harness: the same WebSocket bytes to asgiws' state machine and to wsproto's.
+
+Input: an options byte (bit 0: we are the client, else the server), then
+the bytes the peer sends after the handshake, without extensions and
+without a message size limit (wsproto has none). Both sides turn them
+into the messages, pings and pongs they deliver, then the close code that
+ends the connection: the peer's close (its code) or a failure (the code we
+fail with). A disagreement is a different list. Each one we know of is in
+`KNOWN`, with the RFC section that decides it, and in README.md's table;
+any other one fails the harness, to be fixed or written down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from wsproto.connection import CLIENT, SERVER, Connection
+from wsproto import events as ws
+
+from asgiws.protocol.connection import Side, WebSocketConnection
+from asgiws.protocol import events as ours_events
+
+Outcome = list[tuple[object, ...]]
+
+
+def ours(side: Side, data: bytes) -> Outcome:
+    """What asgiws delivers."""
+    conn = WebSocketConnection(side, max_size=None)
+    out: Outcome = []
+    for event in conn.receive_data(data):
+        if isinstance(event, ours_events.TextMessage):
+            out.append(("text", event.data))
+        elif isinstance(event, ours_events.BinaryMessage):
+            out.append(("binary", event.data))
+        elif isinstance(event, ours_events.Ping):
+            out.append(("ping", event.payload))
+        elif isinstance(event, ours_events.Pong):
+            out.append(("pong", event.payload))
+        elif isinstance(event, ours_events.CloseReceived):
+            out.append(("close", event.code))
+        else:
+            assert isinstance(event, ours_events.ConnectionFailed)
+            out.append(("close", event.code, str(event.error)))
+    return out
+
+
+def theirs(side: Side, data: bytes) -> Outcome:
+    """What wsproto delivers, its fragments joined into messages."""
+    conn = Connection(CLIENT if side == Side.CLIENT else SERVER)
+    conn.receive_data(data)
+    out: Outcome = []
+    parts: list[object] = []
+    for event in conn.events():
+        if isinstance(event, (ws.TextMessage, ws.BytesMessage)):
+            parts.append(event.data)
+            if event.message_finished:
+                if isinstance(event, ws.TextMessage):
+                    out.append(("text", "".join(parts)))  # type: ignore[arg-type]
+                else:
+                    out.append(("binary", b"".join(parts)))  # type: ignore[arg-type]
+                parts = []
+        elif isinstance(event, ws.Ping):
+            out.append(("ping", bytes(event.payload)))
+        elif isinstance(event, ws.Pong):
+            out.append(("pong", bytes(event.payload)))
+        else:
+            assert isinstance(event, ws.CloseConnection), event
+            out.append(("close", int(event.code), event.reason or ""))
+            break
+    return out
+
+
+def _codes(outcome: Outcome) -> Outcome:
+    """The outcome with close reasons dropped (they are ours or wsproto's words for an error)."""
+    return [item[:2] if item[0] == "close" else item for item in outcome]
+
+
+@dataclasses.dataclass(frozen=True)
+class Known:
+    """A disagreement written down: which, and what decides it."""
+
+    name: str
+    rfc: str
+    matches: Callable[[Side, bytes, Outcome, Outcome], bool]
+
+
+def shortest_lengths(data: bytes) -> bytes:
+    """`data` with every complete frame's payload length rewritten in its shortest form."""
+    out = []
+    pos = 0
+    while pos + 2 <= len(data):
+        b0, b1 = data[pos], data[pos + 1]
+        length, head = b1 & 0x7F, 2
+        if length == 126:
+            length, head = int.from_bytes(data[pos + 2 : pos + 4], "big"), 4
+        elif length == 127:
+            length, head = int.from_bytes(data[pos + 2 : pos + 10], "big"), 10
+        mask = 4 if b1 & 0x80 else 0
+        end = pos + head + mask + length
+        if end > len(data) or length >> 63:
+            break
+        if length < 126:
+            short = bytes((b0, b1 & 0x80 | length))
+        elif length < 65536:
+            short = bytes((b0, b1 & 0x80 | 126)) + length.to_bytes(2, "big")
+        else:
+            short = bytes((b0, b1 & 0x80 | 127)) + length.to_bytes(8, "big")
+        out.append(short + data[pos + head : end])
+        pos = end
+    return b"".join(out) + data[pos:]
+
+
+def _longer_length_encoding(side: Side, data: bytes, a: Outcome, b: Outcome) -> bool:
+    """The disagreement goes away once every length is written in its shortest form."""
+    short = shortest_lengths(data)
+    return short != data and disagreement(side, short) is None
+
+
+#: The disagreements we know of; README.md's table says the same, with the reasons.
+KNOWN: list[Known] = [
+    Known("length not in its shortest form", "RFC 6455 section 5.2", _longer_length_encoding),
+]
+
+
+def _waiting(shorter: Outcome, longer: Outcome) -> bool:
+    """One side failed the connection where the other still waits for the rest of a frame.
+
+    wsproto checks a frame's header as soon as it has it, asgiws when the
+    whole frame is in: on a stream cut inside a bad frame, one has failed
+    and the other has not decided yet. Neither accepted anything the other
+    refused, so that is no disagreement.
+    """
+    return (
+        len(longer) == len(shorter) + 1
+        and longer[-1][0] == "close"
+        and (not shorter or shorter[-1][0] != "close")
+        and _codes(longer[:-1]) == _codes(shorter)
+    )
+
+
+def disagreement(side: Side, data: bytes) -> tuple[Outcome, Outcome] | None:
+    """Both outcomes when they differ, else None."""
+    a, b = ours(side, data), theirs(side, data)
+    if _codes(a) == _codes(b) or _waiting(a, b) or _waiting(b, a):
+        return None
+    return a, b
+
+
+def classify(side: Side, data: bytes) -> str | None:
+    """The name of the known disagreement; "" for none; None for an unknown one."""
+    found = disagreement(side, data)
+    if found is None:
+        return ""
+    for known in KNOWN:
+        if known.matches(side, data, *found):
+            return known.name
+    return None
+
+
+def split_input(data: bytes) -> tuple[Side, bytes]:
+    """The side the options byte picks, and the stream."""
+    return (Side.CLIENT if data[:1] and data[0] & 1 else Side.SERVER), data[1:]
+
+
+def fuzz(data: bytes) -> None:
+    """One run of the harness: an unknown disagreement is a finding."""
+    side, stream = split_input(data)
+    if classify(side, stream) is None:
+        a, b = disagreement(side, stream)  # type: ignore[misc]
+        error = AssertionError(f"asgiws and wsproto disagree ({side.name}) on {stream!r}:\n  asgiws:  {a}\n  wsproto: {b}")
+        error.signature = (a[-1:], b[-1:])  # type: ignore[attr-defined]
+        raise error
