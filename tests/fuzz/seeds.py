@@ -14,12 +14,24 @@ import zlib
 from pathlib import Path
 
 from asgiws.protocol.deflate import DeflateSettings, PerMessageDeflate, serialize_extensions
-from asgiws.protocol.frames import Frame, Opcode, serialize_close, serialize_frame
-from asgiws.protocol.handshake import ClientHandshake, accept_key
+from asgiws.protocol.frames import Frame, Opcode, serialize_close
+from asgiws.protocol.frames import serialize_frame as serialize_unmasked
+from asgiws.protocol.handshake import accept_key
+from asgiws.protocol.mask import apply_mask
 
 from .harnesses import HARNESSES, corpus
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+MASK = b"\x37\xfa\x21\x3d"  # RFC 6455 section 5.7's example key
+
+
+def serialize_frame(frame: Frame, mask: bool) -> bytes:
+    """`frames.serialize_frame`, with a fixed masking key so that seeds are the same on every run."""
+    raw = serialize_unmasked(frame, mask=False)
+    if not mask:
+        return raw
+    head = {126: 4, 127: 10}.get(raw[1], 2)
+    return bytes((raw[0], raw[1] | 0x80)) + raw[2:head] + MASK + apply_mask(raw[head:], MASK)
 
 REQUESTS = [
     b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
