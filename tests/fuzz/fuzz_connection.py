@@ -26,7 +26,7 @@ from asgiws.protocol.deflate import PerMessageDeflate
 from asgiws.protocol.errors import ConnectionClosed
 from asgiws.protocol.events import BinaryMessage, CloseReceived, ConnectionFailed, Event, Ping, Pong, TextMessage
 
-from .reader import FuzzInput, chunks
+from .reader import chunks, options_seed_stream
 
 #: Close codes a failure may carry (RFC 6455 section 7.4.1).
 FAILURE_CODES = frozenset({1002, 1007, 1009})
@@ -181,10 +181,8 @@ def check_wire(opts: Options, wire: bytes, events: list[Event], sent: list[objec
 
 def fuzz(data: bytes) -> None:
     """One run of the harness; an AssertionError or any other exception is a finding."""
-    reader = FuzzInput(data)
-    opts = Options(reader.byte())
-    seed = reader.byte()
-    stream = reader.rest()
+    options, seed, stream = options_seed_stream(data)
+    opts = Options(options)
     whole = run(opts, [stream])
     split = run(opts, list(chunks(stream, seed)))
     assert whole == split, (whole, split)

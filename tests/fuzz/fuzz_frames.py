@@ -21,7 +21,7 @@ from __future__ import annotations
 from asgiws.protocol.errors import WebSocketProtocolError
 from asgiws.protocol.frames import Frame, FrameParser, Opcode, parse_close, serialize_close, serialize_frame
 
-from .reader import FuzzInput, chunks
+from .reader import chunks, options_seed_stream
 
 #: Close codes a frame or message error may carry (RFC 6455 section 7.4.1).
 CLOSE_CODES = frozenset({1002, 1007, 1009})
@@ -89,10 +89,7 @@ def parse(stream: list[bytes], parser: FrameParser) -> list[object]:
 
 def fuzz(data: bytes) -> None:
     """One run of the harness; an AssertionError or any other exception is a finding."""
-    reader = FuzzInput(data)
-    options = reader.byte()
-    seed = reader.byte()
-    stream = reader.rest()
+    options, seed, stream = options_seed_stream(data)
     whole = parse([stream], make_parser(options))
     split = parse(list(chunks(stream, seed)), make_parser(options))
     assert whole == split, (whole, split)

@@ -31,7 +31,7 @@ from asgiws.protocol.handshake import (
 )
 from asgiws.protocol.http11 import NEED_DATA, PAUSED, Request, RequestParser
 
-from .reader import FuzzInput, chunks
+from .reader import FuzzInput, chunks, options_seed_stream
 
 #: The statuses `parse_upgrade_request` refuses a handshake with.
 SERVER_STATUSES = frozenset({400, 426})
@@ -154,10 +154,7 @@ def outcome(client: ClientHandshake, stream: list[bytes]) -> tuple[object, ...]:
 
 def fuzz_client(data: bytes) -> None:
     """One run of the client-side harness; an AssertionError or any other exception is a finding."""
-    reader = FuzzInput(data)
-    options = reader.byte()
-    seed = reader.byte()
-    stream = reader.rest()
+    options, seed, stream = options_seed_stream(data)
     whole = outcome(handshake(options), [stream])
     split = outcome(handshake(options), list(chunks(stream, seed)))
     assert whole == split, (whole, split)

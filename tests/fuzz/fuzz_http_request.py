@@ -24,7 +24,7 @@ from asgiws.protocol.errors import HTTPError
 from asgiws.protocol.grammar import FIELD_VALUE_RE, TOKEN_RE
 from asgiws.protocol.http11 import NEED_DATA, PAUSED, Data, EndOfMessage, Request, RequestParser
 
-from .reader import FuzzInput, chunks
+from .reader import chunks, options_seed_stream
 
 #: What `RequestParser` answers bad input with (see http11's module docstring).
 STATUSES = frozenset({400, 413, 414, 431, 501, 505})
@@ -130,10 +130,7 @@ def parse(stream: list[bytes], parser: RequestParser, switch: bool) -> list[tupl
 
 def fuzz(data: bytes) -> None:
     """One run of the harness; an AssertionError or any other exception is a finding."""
-    reader = FuzzInput(data)
-    options = reader.byte()
-    seed = reader.byte()
-    stream = reader.rest()
+    options, seed, stream = options_seed_stream(data)
     switch = options >= 128
     whole = parse([stream], make_parser(options), switch)
     split = parse(list(chunks(stream, seed)), make_parser(options), switch)

@@ -10,10 +10,7 @@ sends. A short input simply gets zeros for the options it lacks.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
-from typing import TypeVar
-
-T = TypeVar("T")
+from collections.abc import Iterator
 
 
 class FuzzInput:
@@ -31,15 +28,18 @@ class FuzzInput:
         self._pos = pos + 1
         return self._data[pos] if pos < len(self._data) else 0
 
-    def choice(self, options: Sequence[T]) -> T:
-        """One of `options`, chosen by the next byte."""
-        return options[self.byte() % len(options)]
-
     def rest(self) -> bytes:
         """Everything not read yet."""
         data = self._data[self._pos :]
         self._pos = len(self._data)
         return data
+
+
+def options_seed_stream(data: bytes) -> tuple[int, int, bytes]:
+    """The layout most harnesses share: an options byte, a split seed for `chunks`, the stream."""
+    reader = FuzzInput(data)
+    options = reader.byte()
+    return options, reader.byte(), reader.rest()
 
 
 def chunks(data: bytes, seed: int) -> Iterator[bytes]:
