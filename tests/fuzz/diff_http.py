@@ -138,6 +138,7 @@ def _minor_version_above_1(data: bytes, a: Verdict, b: Verdict) -> bool:
 KNOWN: list[Known] = [
     Known("leading empty lines", "RFC 9112 section 2.2", _they_reject("no request line received")),
     Known("bare LF as a line end", "RFC 9112 section 2.2", _we_reject("bare LF", "bare CR or LF")),
+    Known("control character in a field value", "RFC 9110 section 5.5", _we_reject("invalid header value")),
     Known("obs-fold", "RFC 9112 section 5.2", _we_reject("obsolete line folding")),
     Known("HTTP major version other than 1", "RFC 9110 section 15.6.6", _we_reject("505 unsupported HTTP version")),
     Known("Content-Length list", "RFC 9110 section 8.6", _same_but_content_length),

@@ -86,7 +86,7 @@ class Known:
 
 
 def shortest_lengths(data: bytes) -> bytes:
-    """`data` with every complete frame's payload length rewritten in its shortest form."""
+    """`data` with the payload length of every frame whose header is in rewritten in its shortest form."""
     out = []
     pos = 0
     while pos + 2 <= len(data):
@@ -98,7 +98,7 @@ def shortest_lengths(data: bytes) -> bytes:
             length, head = int.from_bytes(data[pos + 2 : pos + 10], "big"), 10
         mask = 4 if b1 & 0x80 else 0
         end = pos + head + mask + length
-        if end > len(data) or length >> 63:
+        if pos + head > len(data) or length >> 63:
             break
         if length < 126:
             short = bytes((b0, b1 & 0x80 | length))

@@ -61,3 +61,16 @@ def test_corpus_input(name: str, path: Path, deadline: None) -> None:
     finally:
         tracemalloc.stop()
     assert peak < MAX_MEMORY, f"{peak} bytes at the peak"
+
+
+def test_every_known_disagreement_has_an_example() -> None:
+    """Each row of README.md's disagreement tables is shown by a ``disagreement-*`` file, and each file by a row."""
+    from . import diff_http, diff_websocket
+
+    found = {diff_http.classify(path.read_bytes()) for path in corpus("diff_http").glob("disagreement-*")}
+    assert found == {known.name for known in diff_http.KNOWN}
+    found = {
+        diff_websocket.classify(*diff_websocket.split_input(path.read_bytes()))
+        for path in corpus("diff_websocket").glob("disagreement-*")
+    }
+    assert found == {known.name for known in diff_websocket.KNOWN}
