@@ -49,7 +49,7 @@ def keep_going(harness: Callable[[bytes], None], folder: Path) -> Callable[[byte
             harness(data)
         except Exception as exc:
             where = traceback.extract_tb(exc.__traceback__)[-1]
-            kind = (type(exc).__name__, where.filename, where.lineno, getattr(exc, "signature", None))
+            kind = (type(exc).__name__, where.filename, where.lineno, repr(getattr(exc, "signature", None)))
             if kind not in seen and len(seen) < MAX_KEPT:
                 seen.add(kind)
                 (folder / f"failure-{hashlib.sha1(data).hexdigest()}").write_bytes(data)
