@@ -117,11 +117,12 @@ def _they_reject(*reasons: str) -> Callable[[bytes, Verdict, Verdict], bool]:
     return lambda data, a, b: b.kind == "rejected" and a.kind == "accepted" and any(r in b.why for r in reasons)
 
 
-def _same_but_content_length(data: bytes, a: Verdict, b: Verdict) -> bool:
-    """Both accept the same request, but h11 reports a Content-Length list (``1, 1``) as its one value."""
+def _same_but_framing_values(data: bytes, a: Verdict, b: Verdict) -> bool:
+    """Both accept the same request, but h11 rewrites framing values (``1, 1`` as ``1``, ``chUnked`` as ``chunked``)."""
     if a.kind != "accepted" or b.kind != "accepted":
         return False
-    strip = lambda request: [item for item in request[3] if item[0] != b"content-length"]  # noqa: E731
+    framing = (b"content-length", b"transfer-encoding")
+    strip = lambda request: [item for item in request[3] if item[0] not in framing]  # noqa: E731
     return a.request[:3] == b.request[:3] and a.request[4:] == b.request[4:] and strip(a.request) == strip(b.request)
 
 
@@ -154,6 +155,17 @@ def _obs_text_target(data: bytes, a: Verdict, b: Verdict) -> bool:
     )
 
 
+def _framing_field_in_trailers(data: bytes, a: Verdict, b: Verdict) -> bool:
+    """We keep a Transfer-Encoding or Content-Length trailer apart, as a trailer; h11 judges it as framing."""
+    framing = (b"transfer-encoding", b"content-length")
+    return (
+        a.kind == "accepted"
+        and b.kind == "rejected"
+        and any(name in framing for name, _ in a.request[5])  # type: ignore[union-attr]
+        and ("Transfer-Encoding" in b.why or "Content-Length" in b.why)
+    )
+
+
 #: The disagreements we know of; README.md's table says the same, with the reasons.
 KNOWN: list[Known] = [
     Known("leading empty lines", "RFC 9112 section 2.2", _they_reject("no request line received")),
@@ -161,10 +173,12 @@ KNOWN: list[Known] = [
     Known("control character in a field value", "RFC 9110 section 5.5", _we_reject("invalid header value")),
     Known("obs-fold", "RFC 9112 section 5.2", _we_reject("obsolete line folding")),
     Known("HTTP major version other than 1", "RFC 9110 section 15.6.6", _we_reject("505 unsupported HTTP version")),
-    Known("Content-Length list", "RFC 9110 section 8.6", _same_but_content_length),
+    Known("framing values reported as sent", "RFC 9110 sections 8.6, 5.6.1", _same_but_framing_values),
     Known("HTTP/1.x with x > 1 reported as 1.1", "RFC 9110 section 2.5", _minor_version_above_1),
     Known("chunk-size line outside the grammar or over 16 hex digits", "RFC 9112 section 7.1", _we_reject("invalid chunk size line")),
     Known("bytes above US-ASCII in the request-target", "RFC 9112 section 3 (SHOULD)", _obs_text_target),
+    Known("Transfer-Encoding in HTTP/1.0", "RFC 9112 section 6.1", _we_reject("Transfer-Encoding in an HTTP/1.0 request")),
+    Known("framing field in the trailers", "RFC 9110 sections 6.5.1, 6.5.2", _framing_field_in_trailers),
     Known("missing Host", "RFC 9112 section 3.2 (deliberate deviation)", _they_reject("Missing mandatory Host")),
 ]
 
