@@ -189,6 +189,7 @@ KNOWN: list[Known] = [
     Known("both Content-Length and Transfer-Encoding", "RFC 9112 section 6.3", _we_reject("both Content-Length and Transfer-Encoding")),
     Known("Transfer-Encoding in HTTP/1.0", "RFC 9112 section 6.1", _we_reject("Transfer-Encoding in an HTTP/1.0 request")),
     Known("framing field in the trailers", "RFC 9110 sections 6.5.1, 6.5.2", _framing_field_in_trailers),
+    Known("over our limits (431, 414)", "RFC 9110 section 5.4", _we_reject("431 ", "414 ")),
     Known("missing Host", "RFC 9112 section 3.2 (deliberate deviation)", _they_reject("Missing mandatory Host")),
 ]
 

@@ -12,6 +12,7 @@ any other one fails the harness, to be fixed or written down.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 from collections.abc import Callable
 
@@ -117,6 +118,55 @@ def _longer_length_encoding(side: Side, data: bytes, a: Outcome, b: Outcome) -> 
     return short != data and disagreement(side, short) is None
 
 
+def _doomed_text(data: bytes) -> bool:
+    """Some text message in `data` reaches a prefix no continuation can make valid UTF-8.
+
+    Python's decoder (and so wsproto) waits for a third byte after ED A0..BF
+    before refusing it; no byte can follow to make a valid character (it
+    would encode a UTF-16 surrogate). Frames are walked as sent, unmasked,
+    the last one possibly incomplete.
+    """
+    decoder = None
+    pos = 0
+    while pos + 2 <= len(data):
+        b0, b1 = data[pos], data[pos + 1]
+        length, head = b1 & 0x7F, 2
+        if length == 126:
+            length, head = int.from_bytes(data[pos + 2 : pos + 4], "big"), 4
+        elif length == 127:
+            length, head = int.from_bytes(data[pos + 2 : pos + 10], "big"), 10
+        key = data[pos + head : pos + head + 4] if b1 & 0x80 else b""
+        start = pos + head + len(key)
+        if start > len(data):
+            return False
+        payload = bytes(byte ^ key[i % 4] if key else byte for i, byte in enumerate(data[start : start + length]))
+        opcode = b0 & 0x0F
+        if opcode == 1:
+            decoder = codecs.getincrementaldecoder("utf-8")()
+        if opcode in (0, 1) and decoder is not None:
+            try:
+                decoder.decode(payload, False)
+            except UnicodeDecodeError:
+                return False  # invalid at once: wsproto sees it too
+            pending = decoder.getstate()[0]
+            if len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0:
+                return True
+            if b0 & 0x80:
+                decoder = None
+        pos = start + length
+    return False
+
+
+def _utf8_failed_fast(side: Side, data: bytes, a: Outcome, b: Outcome) -> bool:
+    """We fail with 1007 at ED A0..BF in a text message; wsproto waits for a third byte and reads on."""
+    return (
+        bool(a)
+        and a[-1] == ("close", 1007, "text message is not valid UTF-8")
+        and _codes(a[:-1]) == _codes(b[: len(a) - 1])
+        and _doomed_text(data)
+    )
+
+
 def _close_code_1014(side: Side, data: bytes, a: Outcome, b: Outcome) -> bool:
     """wsproto fails a close with 1014 (not in its list of codes); we take it, then check its reason."""
     return (
@@ -131,6 +181,7 @@ def _close_code_1014(side: Side, data: bytes, a: Outcome, b: Outcome) -> bool:
 #: The disagreements we know of; README.md's table says the same, with the reasons.
 KNOWN: list[Known] = [
     Known("length not in its shortest form", "RFC 6455 section 5.2", _longer_length_encoding),
+    Known("UTF-8 failed fast at a surrogate's second byte", "RFC 6455 section 8.1", _utf8_failed_fast),
     Known("close code 1014", "RFC 6455 section 7.4.2, IANA close code registry", _close_code_1014),
 ]
 
