@@ -110,10 +110,12 @@ class Known:
 
 
 def _we_reject(*reasons: str) -> Callable[[bytes, Verdict, Verdict], bool]:
+    """We refuse, for one of `reasons` (words of our error), what h11 accepts."""
     return lambda data, a, b: a.kind == "rejected" and b.kind == "accepted" and any(r in a.why for r in reasons)
 
 
 def _they_reject(*reasons: str) -> Callable[[bytes, Verdict, Verdict], bool]:
+    """h11 refuses, for one of `reasons` (words of its error), what we accept."""
     return lambda data, a, b: b.kind == "rejected" and a.kind == "accepted" and any(r in b.why for r in reasons)
 
 
