@@ -19,6 +19,7 @@ from collections.abc import Callable
 import h11
 
 from asgiws.protocol.errors import HTTPError
+from asgiws.protocol.grammar import comma_list
 from asgiws.protocol.http11 import NEED_DATA, PAUSED, Data, EndOfMessage, Request, RequestParser
 from asgiws.protocol.limits import MAX_HEADER_BLOCK, MAX_REQUEST_LINE
 
@@ -178,6 +179,14 @@ def _framing_field_in_trailers(data: bytes, a: Verdict, b: Verdict) -> bool:
     return a == b or _same_request_reported_differently(data, a, b)
 
 
+def _empty_list_elements(data: bytes, a: Verdict, b: Verdict) -> bool:
+    """We read ``Transfer-Encoding: , chunked`` as ``chunked``; h11 refuses anything but the one word."""
+    if a.kind != "accepted" or b.kind != "rejected" or "Transfer-Encoding" not in b.why:
+        return False
+    values = [value for name, value in a.request[3] if name == b"transfer-encoding"]  # type: ignore[union-attr]
+    return comma_list(values, lower=True) == [b"chunked"] and [value.lower() for value in values] != [b"chunked"]
+
+
 #: The disagreements we know of; README.md's table says the same, with the reasons.
 KNOWN: list[Known] = [
     Known("leading empty lines", "RFC 9112 section 2.2", _they_reject("no request line received")),
@@ -189,6 +198,7 @@ KNOWN: list[Known] = [
     Known("chunk-size line outside the grammar or over 16 hex digits", "RFC 9112 section 7.1", _we_reject("invalid chunk size line")),
     Known("bytes above US-ASCII in the request-target", "RFC 9112 section 3 (SHOULD)", _obs_text_target),
     Known("both Content-Length and Transfer-Encoding", "RFC 9112 section 6.3", _we_reject("both Content-Length and Transfer-Encoding")),
+    Known("empty elements in a Transfer-Encoding list", "RFC 9110 section 5.6.1.2", _empty_list_elements),
     Known("Transfer-Encoding in HTTP/1.0", "RFC 9112 section 6.1", _we_reject("Transfer-Encoding in an HTTP/1.0 request")),
     Known("framing field in the trailers", "RFC 9110 sections 6.5.1, 6.5.2", _framing_field_in_trailers),
     Known("over our limits (431, 414)", "RFC 9110 section 5.4", _we_reject("431 ", "414 ")),

@@ -113,9 +113,9 @@ def shortest_lengths(data: bytes) -> bytes:
 
 
 def _longer_length_encoding(side: Side, data: bytes, a: Outcome, b: Outcome) -> bool:
-    """The disagreement goes away once every length is written in its shortest form."""
+    """Once every length is written in its shortest form, the disagreement goes or is another known one."""
     short = shortest_lengths(data)
-    return short != data and disagreement(side, short) is None
+    return short != data and classify(side, short) is not None
 
 
 def _doomed_text(data: bytes) -> bool:
