@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from wsproto.connection import CLIENT, SERVER, Connection
 from wsproto import events as ws
@@ -86,30 +86,39 @@ class Known:
     matches: Callable[[Side, bytes, Outcome, Outcome], bool]
 
 
-def shortest_lengths(data: bytes) -> bytes:
-    """`data` with the payload length of every frame whose header is in rewritten in its shortest form."""
-    out = []
+def frames_in(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(start, end of the length field, payload length) of each frame whose length field is in `data`.
+
+    Frames are walked as the bytes say, valid or not; the last may be incomplete.
+    """
     pos = 0
     while pos + 2 <= len(data):
-        b0, b1 = data[pos], data[pos + 1]
-        length, head = b1 & 0x7F, 2
+        length, head = data[pos + 1] & 0x7F, 2
         if length == 126:
             length, head = int.from_bytes(data[pos + 2 : pos + 4], "big"), 4
         elif length == 127:
             length, head = int.from_bytes(data[pos + 2 : pos + 10], "big"), 10
-        mask = 4 if b1 & 0x80 else 0
-        end = pos + head + mask + length
         if pos + head > len(data) or length >> 63:
-            break
+            return
+        yield pos, pos + head, length
+        pos += head + (4 if data[pos + 1] & 0x80 else 0) + length
+
+
+def shortest_lengths(data: bytes) -> bytes:
+    """`data` with the payload length of every frame whose length field is in rewritten in its shortest form."""
+    out = []
+    end = 0
+    for start, head_end, length in frames_in(data):
+        b0, masked = data[start], data[start + 1] & 0x80
         if length < 126:
-            short = bytes((b0, b1 & 0x80 | length))
+            short = bytes((b0, masked | length))
         elif length < 65536:
-            short = bytes((b0, b1 & 0x80 | 126)) + length.to_bytes(2, "big")
+            short = bytes((b0, masked | 126)) + length.to_bytes(2, "big")
         else:
-            short = bytes((b0, b1 & 0x80 | 127)) + length.to_bytes(8, "big")
-        out.append(short + data[pos + head : end])
-        pos = end
-    return b"".join(out) + data[pos:]
+            short = bytes((b0, masked | 127)) + length.to_bytes(8, "big")
+        end = head_end + (4 if masked else 0) + length
+        out.append(short + data[head_end:end])
+    return b"".join(out) + data[end:]
 
 
 def _longer_length_encoding(side: Side, data: bytes, a: Outcome, b: Outcome) -> bool:
@@ -127,19 +136,13 @@ def _doomed_text(data: bytes) -> bool:
     the last one possibly incomplete.
     """
     decoder = None
-    pos = 0
-    while pos + 2 <= len(data):
-        b0, b1 = data[pos], data[pos + 1]
-        length, head = b1 & 0x7F, 2
-        if length == 126:
-            length, head = int.from_bytes(data[pos + 2 : pos + 4], "big"), 4
-        elif length == 127:
-            length, head = int.from_bytes(data[pos + 2 : pos + 10], "big"), 10
-        key = data[pos + head : pos + head + 4] if b1 & 0x80 else b""
-        start = pos + head + len(key)
-        if start > len(data):
+    for start, head_end, length in frames_in(data):
+        b0, b1 = data[start], data[start + 1]
+        key = data[head_end : head_end + 4] if b1 & 0x80 else b""
+        begin = head_end + len(key)
+        if len(key) < (4 if b1 & 0x80 else 0):
             return False
-        payload = bytes(byte ^ key[i % 4] if key else byte for i, byte in enumerate(data[start : start + length]))
+        payload = bytes(byte ^ key[i % 4] if key else byte for i, byte in enumerate(data[begin : begin + length]))
         opcode = b0 & 0x0F
         if opcode == 1:
             decoder = codecs.getincrementaldecoder("utf-8")()
@@ -153,7 +156,6 @@ def _doomed_text(data: bytes) -> bool:
                 return True
             if b0 & 0x80:
                 decoder = None
-        pos = start + length
     return False
 
 
