@@ -140,7 +140,7 @@ def _same_request_reported_differently(data: bytes, a: Verdict, b: Verdict) -> b
 
 
 def _bare_lf(data: bytes, a: Verdict, b: Verdict) -> bool:
-    """We refuse a bare LF (whatever the error says, or not yet) and the input with CRLFs shows no other unknown disagreement."""
+    """We refuse a bare LF (whatever the error says, or not yet); with CRLFs, no unknown disagreement is left."""
     crlf = _BARE_LF.sub(b"\r\n", data)
     return a.kind != "accepted" and crlf != data and classify(crlf) is not None
 
@@ -195,11 +195,23 @@ KNOWN: list[Known] = [
     Known("obs-fold", "RFC 9112 section 5.2", _we_reject("obsolete line folding")),
     Known("HTTP major version other than 1", "RFC 9110 section 15.6.6", _we_reject("505 unsupported HTTP version")),
     Known("same request, reported differently", "RFC 9110 sections 2.5 and 8.6", _same_request_reported_differently),
-    Known("chunk-size line outside the grammar or over 16 hex digits", "RFC 9112 section 7.1", _we_reject("invalid chunk size line")),
+    Known(
+        "chunk-size line outside the grammar or over 16 hex digits",
+        "RFC 9112 section 7.1",
+        _we_reject("invalid chunk size line"),
+    ),
     Known("bytes above US-ASCII in the request-target", "RFC 9112 section 3 (SHOULD)", _obs_text_target),
-    Known("both Content-Length and Transfer-Encoding", "RFC 9112 section 6.3", _we_reject("both Content-Length and Transfer-Encoding")),
+    Known(
+        "both Content-Length and Transfer-Encoding",
+        "RFC 9112 section 6.3",
+        _we_reject("both Content-Length and Transfer-Encoding"),
+    ),
     Known("empty elements in a Transfer-Encoding list", "RFC 9110 section 5.6.1.2", _empty_list_elements),
-    Known("Transfer-Encoding in HTTP/1.0", "RFC 9112 section 6.1", _we_reject("Transfer-Encoding in an HTTP/1.0 request")),
+    Known(
+        "Transfer-Encoding in HTTP/1.0",
+        "RFC 9112 section 6.1",
+        _we_reject("Transfer-Encoding in an HTTP/1.0 request"),
+    ),
     Known("framing field in the trailers", "RFC 9110 sections 6.5.1, 6.5.2", _framing_field_in_trailers),
     Known("over our limits (431, 414)", "RFC 9110 section 5.4", _we_reject("431 ", "414 ")),
     Known("missing Host", "RFC 9112 section 3.2 (deliberate deviation)", _they_reject("Missing mandatory Host")),

@@ -16,11 +16,11 @@ import codecs
 import dataclasses
 from collections.abc import Callable, Iterator
 
-from wsproto.connection import CLIENT, SERVER, Connection
 from wsproto import events as ws
+from wsproto.connection import CLIENT, SERVER, Connection
 
-from asgiws.protocol.connection import Side, WebSocketConnection
 from asgiws.protocol import events as ours_events
+from asgiws.protocol.connection import Side, WebSocketConnection
 
 Outcome = list[tuple[object, ...]]
 
@@ -233,6 +233,8 @@ def fuzz(data: bytes) -> None:
     side, stream = split_input(data)
     if classify(side, stream) is None:
         a, b = disagreement(side, stream)  # type: ignore[misc]
-        error = AssertionError(f"asgiws and wsproto disagree ({side.name}) on {stream!r}:\n  asgiws:  {a}\n  wsproto: {b}")
+        error = AssertionError(
+            f"asgiws and wsproto disagree ({side.name}) on {stream!r}:\n  asgiws:  {a}\n  wsproto: {b}"
+        )
         error.signature = (a[-1:], b[-1:])  # type: ignore[attr-defined]
         raise error

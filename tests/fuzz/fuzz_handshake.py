@@ -103,7 +103,12 @@ def fuzz_server(data: bytes) -> None:
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 section 1.3's example
 SUBPROTOCOLS = ((), ("chat",), ("chat", "superchat"))
-COMPRESSIONS = (None, DeflateSettings(), DeflateSettings(window_bits=15), DeflateSettings(server_no_context_takeover=True))
+COMPRESSIONS = (
+    None,
+    DeflateSettings(),
+    DeflateSettings(window_bits=15),
+    DeflateSettings(server_no_context_takeover=True),
+)
 LIMITS = ((64 * 2**10, 64 * 2**10), (60, 8), (200, 0))  # max_head_size, max_body_size
 
 

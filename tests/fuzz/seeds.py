@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from pathlib import Path
 
 from asgiws.protocol.deflate import DeflateSettings, PerMessageDeflate, serialize_extensions
 from asgiws.protocol.frames import Frame, Opcode, serialize_close
@@ -110,11 +109,15 @@ def bomb() -> bytes:
 
 def responses() -> list[bytes]:
     accept = accept_key(KEY).encode()
-    ok = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept
+    ok = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept
+    )
     return [
         ok + b"\r\n\r\n\x81\x02hi",
         ok + b"\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
-        ok + b"\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12\r\n\r\n",
+        ok + b"\r\nSec-WebSocket-Extensions: permessage-deflate; "
+        b"server_max_window_bits=12; client_max_window_bits=12\r\n\r\n",
         ok + b"\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n",
         b"HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nContent-Type: text/plain\r\n\r\nforbidden",
         b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n",
