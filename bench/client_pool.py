@@ -1,0 +1,143 @@
+"""Client processes driven phase by phase, so the parent can measure the server between phases.
+
+`ClientPool(session, shares, options)` starts one process per share (the
+spawn method; not pinned to a core: these benchmarks count and weigh, they
+do not time).
+Each process runs ``session(first, share, options)`` (its connections are
+numbered `first` to `first + share`), an async generator that
+yields one report (a dict) at the end of every phase; the process then
+waits until the parent calls `proceed()`. `reports()` returns the reports
+of the phase every process has just finished, so the parent sees all the
+clients at the same point (all connected, all done, all closed) and can
+read the server's RSS there.
+
+A session that raises ends its process with a ``{"crash": traceback}``
+report; `reports()` raises `ClientCrash` with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import queue
+import resource
+import traceback
+from typing import Any, AsyncIterator, Callable
+
+from servers import raise_open_files_limit
+
+Report = dict[str, Any]
+Session = Callable[[int, int, dict[str, Any]], AsyncIterator[Report]]
+
+spawn = multiprocessing.get_context("spawn")
+
+
+class ClientCrash(RuntimeError):
+    """A client process failed outside what its session counts as errors."""
+
+
+def _run_session(session: Session, first: int, share: int, options: dict[str, Any], go: Any, reports: Any) -> None:
+    raise_open_files_limit()
+
+    async def drive() -> None:
+        loop = asyncio.get_running_loop()
+        async for report in session(first, share, options):
+            reports.put(report)
+            await loop.run_in_executor(None, go.get)
+
+    try:
+        import uvloop
+    except ImportError:  # the client is then slower, not wrong
+        runner: Callable[[Any], None] = asyncio.run
+    else:
+        runner = uvloop.run
+    try:
+        runner(drive())
+    except BaseException:
+        reports.put({"crash": traceback.format_exc()})
+        raise
+
+
+class ClientPool:
+    """One client process per share, each running `session`; see the module docstring."""
+
+    def __init__(self, session: Session, shares: list[int], options: dict[str, Any]) -> None:
+        self.reports_queue = spawn.Queue()
+        self.go_queues = [spawn.Queue() for _ in shares]
+        firsts = [sum(shares[:index]) for index in range(len(shares))]
+        self.processes = [
+            spawn.Process(
+                target=_run_session, args=(session, first, share, options, go, self.reports_queue), daemon=True
+            )
+            for first, share, go in zip(firsts, shares, self.go_queues)
+        ]
+        for process in self.processes:
+            process.start()
+
+    def reports(self, timeout: float) -> list[Report]:
+        """The report of every process for the phase they are finishing; waits up to `timeout` for each."""
+        reports = []
+        for _ in self.processes:
+            try:
+                report = self.reports_queue.get(timeout=timeout)
+            except queue.Empty:
+                raise ClientCrash(f"no report from a client process within {timeout} s") from None
+            if "crash" in report:
+                raise ClientCrash(report["crash"])
+            reports.append(report)
+        return reports
+
+    def proceed(self) -> None:
+        """Let every process start its next phase."""
+        for go in self.go_queues:
+            go.put(None)
+
+    def close(self, timeout: float = 30) -> None:
+        """Let the processes finish (they end after their last phase); stop those that do not."""
+        self.proceed()
+        for process in self.processes:
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def __enter__(self) -> ClientPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Errors(dict[str, int]):
+    """Errors seen by a session, counted by type and message (what its reports carry as ``errors``)."""
+
+    def count(self, exc: BaseException) -> None:
+        name = f"{type(exc).__name__}: {exc}"[:120]
+        self[name] = self.get(name, 0) + 1
+
+
+def enough_descriptors(needed: int) -> bool:
+    """Raise this process's soft RLIMIT_NOFILE to the hard limit (children inherit it); whether it reaches `needed`."""
+    raise_open_files_limit()
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft == resource.RLIM_INFINITY or soft >= needed
+
+
+def split(total: int, parts: int) -> list[int]:
+    """`total` spread over `parts` shares as evenly as can be (no empty share)."""
+    parts = max(1, min(parts, total))
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
+
+
+def total(reports: list[Report], key: str) -> int:
+    """The sum of `key` over the reports."""
+    return sum(report.get(key, 0) for report in reports)
+
+
+def merged_errors(reports: list[Report]) -> dict[str, int]:
+    """The ``errors`` counters of the reports (error name -> count), added up."""
+    errors: dict[str, int] = {}
+    for report in reports:
+        for name, count in report.get("errors", {}).items():
+            errors[name] = errors.get(name, 0) + count
+    return errors

@@ -1,0 +1,205 @@
+"""Many concurrent echoing WebSockets on one asgiws process: no error, and the server's RSS per connection.
+
+    python bench/many_connections.py                      # 10,000 connections, without then with deflate
+    python bench/many_connections.py --connections 1000 --json
+
+For each mode (``plain``: the clients offer no extension; ``deflate``: they
+offer permessage-deflate, which the server accepts by default) a fresh
+``python -m asgiws examples.echo:app`` process (pinned to core 0, its
+RLIMIT_NOFILE raised to the hard limit) serves ``--connections`` WebSockets
+opened by ``--processes`` client processes (asgiws.connect on uvloop).
+Phases, with the server's VmRSS read between them:
+
+1. ``open``: every connection opens and echoes one message (so the server
+   has made whatever it makes lazily, such as compression contexts);
+2. ``echo``: with all of them open, every connection echoes ``--messages``
+   more, all connections at once;
+3. ``close``: every client closes with 1000 and checks the server's answer.
+
+Prints, per mode, the counts (opened, deflate accepted, echoes verified,
+clean closes, errors by kind, error lines in the server's log) and RSS per
+connection, (RSS with all open after phase 1 - RSS before any) / connections.
+``--json`` prints the same as one JSON object, for the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from client_pool import ClientPool, Errors, Report, enough_descriptors, merged_errors, split, total
+from servers import ServerProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the asgiws of this checkout, for the client processes
+
+MODES = {"plain": None, "deflate": "deflate"}
+#: Handshakes in progress at once in one client process: well under the listen backlog.
+OPENING_AT_ONCE = 100
+#: Descriptors the server needs besides one per connection (listening socket, stdio, imports, ...).
+SPARE_DESCRIPTORS = 64
+
+
+async def session(first: int, share: int, options: dict[str, Any]) -> AsyncIterator[Report]:
+    """One client process: open connections `first` to `first + share`, echo on all at once, close them."""
+    from asgiws import connect
+
+    errors = Errors()
+    count = errors.count
+    uri = options["uri"]
+    opening = asyncio.Semaphore(OPENING_AT_ONCE)
+    connections: list[Any] = []
+    echoed = 0
+
+    async def echo(ws: Any, index: int, turn: int) -> bool:
+        message: str | bytes = f"{index}/{turn} " + "echo " * (index % 20)
+        if turn % 2:
+            message = message.encode()
+        await ws.send(message)
+        answer = await ws.recv()
+        if answer != message:
+            count(RuntimeError(f"wrong echo: {answer!r:.40} for {message!r:.40}"))
+            return False
+        return True
+
+    async def open_one(index: int) -> None:
+        nonlocal echoed
+        async with opening:
+            try:
+                ws = await connect(uri, compression=options["compression"], open_timeout=60)
+            except Exception as exc:
+                count(exc)
+                return
+        connections.append(ws)
+        try:
+            ok = await echo(ws, index, 0)  # awaited first: `echoed += await ...` would read echoed before waiting
+            echoed += ok
+        except Exception as exc:
+            count(exc)
+
+    await asyncio.gather(*(open_one(index) for index in range(first, first + share)))
+    deflated = sum(
+        "permessage-deflate" in ws.response_headers.get("sec-websocket-extensions", "") for ws in connections
+    )
+    yield {"opened": len(connections), "deflate": deflated, "echoed": echoed, "errors": dict(errors)}
+
+    echoed = 0
+
+    async def echo_many(index: int, ws: Any) -> None:
+        nonlocal echoed
+        try:
+            for turn in range(1, options["messages"] + 1):
+                ok = await echo(ws, index, turn)
+                echoed += ok
+        except Exception as exc:
+            count(exc)
+
+    await asyncio.gather(*(echo_many(index, ws) for index, ws in enumerate(connections)))
+    yield {"echoed": echoed, "errors": dict(errors)}
+
+    async def close(ws: Any) -> bool:
+        try:
+            await ws.close()
+        except Exception as exc:
+            count(exc)
+            return False
+        return ws.close_code == 1000
+
+    closed = await asyncio.gather(*(close(ws) for ws in connections))
+    yield {"closed": sum(closed), "errors": dict(errors)}
+
+
+def run_mode(mode: str, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
+    """Serve `args.connections` echoing WebSockets in one server process; the counts and RSS figures."""
+    with ServerProcess("asgiws", args.app, log_dir) as server:
+        options = {"uri": f"ws://127.0.0.1:{server.port}/", "compression": MODES[mode], "messages": args.messages}
+        rss_start = server.rss_kib()
+        with ClientPool(session, split(args.connections, args.processes), options) as pool:
+            opened = pool.reports(args.timeout)
+            rss_open = server.rss_kib()
+            pool.proceed()
+            echoed = pool.reports(args.timeout)
+            rss_echoed = server.rss_kib()
+            pool.proceed()
+            closed = pool.reports(args.timeout)
+        time.sleep(0.5)  # the last connection_lost callbacks
+        rss_closed = server.rss_kib()
+        alive = server.alive()
+    connections = total(opened, "opened")
+    return {
+        "connections": args.connections,
+        "opened": connections,
+        "deflate": total(opened, "deflate"),
+        "echoed": total(opened, "echoed") + total(echoed, "echoed"),
+        "echoes_expected": args.connections * (1 + args.messages),
+        "closed_1000": total(closed, "closed"),
+        "errors": merged_errors(closed),
+        "server_errors": server.error_lines(),
+        "server_alive_to_the_end": alive,
+        "rss_start_kib": rss_start,
+        "rss_open_kib": rss_open,
+        "rss_echoed_kib": rss_echoed,
+        "rss_closed_kib": rss_closed,
+        "rss_per_connection_kib": round((rss_open - rss_start) / max(connections, 1), 2),
+    }
+
+
+def print_report(results: dict[str, Any]) -> None:
+    print(f"load average before: {results['load_average']}")
+    for mode, figures in results["modes"].items():
+        print(
+            f"\n{mode}: {figures['opened']}/{figures['connections']} open at once, "
+            f"{figures['deflate']} with permessage-deflate"
+        )
+        print(
+            f"  echoes verified {figures['echoed']}/{figures['echoes_expected']}, "
+            f"closed with 1000: {figures['closed_1000']}"
+        )
+        print(f"  client errors: {figures['errors'] or 'none'}; server error lines: {len(figures['server_errors'])}")
+        for line in figures["server_errors"][:5]:
+            print(f"    {line}")
+        print(
+            f"  server RSS (MiB): start {figures['rss_start_kib'] / 1024:.1f}, "
+            f"all open {figures['rss_open_kib'] / 1024:.1f}, "
+            f"after the echo round {figures['rss_echoed_kib'] / 1024:.1f}, "
+            f"all closed {figures['rss_closed_kib'] / 1024:.1f}"
+        )
+        print(f"  RSS per connection: {figures['rss_per_connection_kib']:.1f} KiB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=10_000)
+    parser.add_argument("--processes", type=int, default=4, help="client processes")
+    parser.add_argument("--messages", type=int, default=3, help="echoes per connection with all open")
+    parser.add_argument("--modes", default="plain,deflate", help="comma-separated: plain, deflate")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds a phase may take at most")
+    parser.add_argument("--app", default="examples.echo:app", help="the echo app to serve (module:attr)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    if not enough_descriptors(args.connections + SPARE_DESCRIPTORS):
+        parser.error(
+            f"RLIMIT_NOFILE's hard limit is below the {args.connections + SPARE_DESCRIPTORS} descriptors needed"
+        )
+    results: dict[str, Any] = {"load_average": os.getloadavg(), "modes": {}}
+    with tempfile.TemporaryDirectory(prefix="many-connections-") as log_dir:
+        for mode in args.modes.split(","):
+            results["modes"][mode] = run_mode(mode, args, Path(log_dir))
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print_report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
