@@ -21,6 +21,7 @@ import asyncio
 import multiprocessing
 import queue
 import resource
+import time
 import traceback
 from typing import Any, AsyncIterator, Callable
 
@@ -75,13 +76,19 @@ class ClientPool:
             process.start()
 
     def reports(self, timeout: float) -> list[Report]:
-        """The report of every process for the phase they are finishing; waits up to `timeout` for each."""
-        reports = []
-        for _ in self.processes:
+        """The report of every process for the phase they are finishing, waiting up to `timeout` for them."""
+        reports: list[Report] = []
+        deadline = time.monotonic() + timeout
+        while len(reports) < len(self.processes):
             try:
-                report = self.reports_queue.get(timeout=timeout)
+                report = self.reports_queue.get(timeout=0.5)
             except queue.Empty:
-                raise ClientCrash(f"no report from a client process within {timeout} s") from None
+                dead = [process.exitcode for process in self.processes if process.exitcode]
+                if dead:
+                    raise ClientCrash(f"a client process exited with {dead[0]} without a report") from None
+                if time.monotonic() > deadline:
+                    raise ClientCrash(f"no report from a client process within {timeout} s") from None
+                continue
             if "crash" in report:
                 raise ClientCrash(report["crash"])
             reports.append(report)

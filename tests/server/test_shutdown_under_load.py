@@ -102,18 +102,23 @@ async def fetch(client: httpx.AsyncClient, port: int, started: asyncio.Event, lo
 
 
 def refused(port: int) -> bool:
-    """Whether a new TCP connection to `port` is refused, and if it is not, whether nothing answers on it."""
+    """Whether a new TCP connection to `port` is refused."""
     try:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
     except ConnectionRefusedError:
         return True
-    with sock:
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        try:
-            sock.settimeout(1)
-            return sock.recv(1) == b""  # accepted, then closed unanswered: refused as well, late
-        except (TimeoutError, ConnectionResetError):
+    return False
+
+
+def refused_within(port: int, seconds: float) -> bool:
+    """Whether new connections are refused within `seconds` (listening stops a moment after the log line)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if refused(port):
+            return True
+        if time.monotonic() > deadline:
             return False
+        time.sleep(0.05)
 
 
 async def load_and_terminate(server: ServerProcess, port: int, workers: int) -> tuple[Load, bool, float]:
@@ -147,20 +152,10 @@ async def load_and_terminate(server: ServerProcess, port: int, workers: int) -> 
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, server.wait_for, "Shutting down", workers)
         was_refused = await loop.run_in_executor(None, refused_within, port, 2.0)
-        assert not load.bodies, "the responses must still be in flight while new connections are refused"
+        if was_refused:
+            assert not load.bodies, "the responses must still be in flight when new connections are refused"
         await asyncio.wait_for(asyncio.gather(*fetches, *readers), GRACEFUL + TIMEOUT)
     return load, was_refused, terminated
-
-
-def refused_within(port: int, seconds: float) -> bool:
-    """Whether new connections are refused within `seconds` (listening stops a moment after the log line)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        if refused(port):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -184,4 +179,4 @@ def test_sigterm_under_load_closes_websockets_with_1001_and_finishes_responses(t
         # then the kernel completes the handshake of a new connection, which waits unanswered in the backlog
         # and is reset when the supervisor exits. The supervisor is being rewritten (issue 10 item 9).
         pytest.xfail("--workers: the supervisor keeps listening until its workers exit")
-    assert was_refused, "a connection made during the shutdown was accepted and left waiting"
+    assert was_refused, "a connection made during the shutdown was not refused"
