@@ -17,12 +17,16 @@ report; `reports()` raises `ClientCrash` with it.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import multiprocessing
+import os
 import queue
 import resource
+import tempfile
 import time
 import traceback
+from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from servers import raise_open_files_limit
@@ -31,6 +35,13 @@ Report = dict[str, Any]
 Session = Callable[[int, int, dict[str, Any]], AsyncIterator[Report]]
 
 spawn = multiprocessing.get_context("spawn")
+
+#: The client's `compression` in each mode: ``plain`` offers no extension, ``deflate`` offers permessage-deflate.
+MODES = {"plain": None, "deflate": "deflate"}
+#: Handshakes in progress at once in one client process: well under the server's listen backlog.
+OPENING_AT_ONCE = 100
+#: Descriptors a process needs besides one per connection (stdio, pipes, the listening socket, ...).
+SPARE_DESCRIPTORS = 64
 
 
 class ClientCrash(RuntimeError):
@@ -148,3 +159,34 @@ def merged_errors(reports: list[Report]) -> dict[str, int]:
         for name, count in report.get("errors", {}).items():
             errors[name] = errors.get(name, 0) + count
     return errors
+
+
+def deflate_accepted(ws: Any) -> bool:
+    """Whether the server accepted permessage-deflate on client connection `ws`."""
+    return "permessage-deflate" in ws.response_headers.get("sec-websocket-extensions", "")
+
+
+def add_arguments(parser: argparse.ArgumentParser, connections: int, timeout: float) -> None:
+    """The options every benchmark built on ClientPool takes."""
+    parser.add_argument("--connections", type=int, default=connections)
+    parser.add_argument("--processes", type=int, default=4, help="client processes")
+    parser.add_argument("--modes", default="plain,deflate", help="comma-separated: plain, deflate")
+    parser.add_argument("--timeout", type=float, default=timeout, help="seconds a phase may take at most")
+    parser.add_argument("--app", default="examples.echo:app", help="the echo app to serve (module:attr)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run_modes(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, run_mode: Callable[..., dict[str, Any]]
+) -> dict[str, Any]:
+    """``run_mode(mode, args, log_dir)`` for each of ``--modes``, with the descriptors it needs; all the figures."""
+    needed = args.connections + SPARE_DESCRIPTORS
+    if not enough_descriptors(needed):
+        parser.error(f"RLIMIT_NOFILE's hard limit is below the {needed} descriptors needed")
+    results: dict[str, Any] = {"load_average": os.getloadavg(), "modes": {}}
+    with tempfile.TemporaryDirectory(prefix="bench-") as log_dir:
+        for mode in args.modes.split(","):
+            if mode not in MODES:
+                parser.error(f"unknown mode {mode!r}: plain or deflate")
+            results["modes"][mode] = run_mode(mode, args, Path(log_dir))
+    return results

@@ -27,25 +27,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from client_pool import ClientPool, Errors, Report, enough_descriptors, merged_errors, split, total
+from client_pool import (
+    MODES,
+    OPENING_AT_ONCE,
+    ClientPool,
+    Errors,
+    Report,
+    add_arguments,
+    deflate_accepted,
+    merged_errors,
+    run_modes,
+    split,
+    total,
+)
 from servers import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the asgiws of this checkout, for the client processes
-
-MODES = {"plain": None, "deflate": "deflate"}
-#: Handshakes in progress at once in one client process: well under the listen backlog.
-OPENING_AT_ONCE = 100
-#: Descriptors the server needs besides one per connection (listening socket, stdio, imports, ...).
-SPARE_DESCRIPTORS = 64
 
 
 async def session(first: int, share: int, options: dict[str, Any]) -> AsyncIterator[Report]:
@@ -86,9 +90,7 @@ async def session(first: int, share: int, options: dict[str, Any]) -> AsyncItera
             count(exc)
 
     await asyncio.gather(*(open_one(index) for index in range(first, first + share)))
-    deflated = sum(
-        "permessage-deflate" in ws.response_headers.get("sec-websocket-extensions", "") for ws in connections
-    )
+    deflated = sum(deflate_accepted(ws) for ws in connections)
     yield {"opened": len(connections), "deflate": deflated, "echoed": echoed, "errors": dict(errors)}
 
     echoed = 0
@@ -177,23 +179,10 @@ def print_report(results: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connections", type=int, default=10_000)
-    parser.add_argument("--processes", type=int, default=4, help="client processes")
+    add_arguments(parser, connections=10_000, timeout=300)
     parser.add_argument("--messages", type=int, default=3, help="echoes per connection with all open")
-    parser.add_argument("--modes", default="plain,deflate", help="comma-separated: plain, deflate")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds a phase may take at most")
-    parser.add_argument("--app", default="examples.echo:app", help="the echo app to serve (module:attr)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-
-    if not enough_descriptors(args.connections + SPARE_DESCRIPTORS):
-        parser.error(
-            f"RLIMIT_NOFILE's hard limit is below the {args.connections + SPARE_DESCRIPTORS} descriptors needed"
-        )
-    results: dict[str, Any] = {"load_average": os.getloadavg(), "modes": {}}
-    with tempfile.TemporaryDirectory(prefix="many-connections-") as log_dir:
-        for mode in args.modes.split(","):
-            results["modes"][mode] = run_mode(mode, args, Path(log_dir))
+    results = run_modes(parser, args, run_mode)
     if args.json:
         print(json.dumps(results))
     else:

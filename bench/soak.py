@@ -34,23 +34,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import struct
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from client_pool import ClientPool, Errors, Report, enough_descriptors, merged_errors, split, total
+from client_pool import (
+    MODES,
+    OPENING_AT_ONCE,
+    ClientPool,
+    Errors,
+    Report,
+    add_arguments,
+    deflate_accepted,
+    merged_errors,
+    run_modes,
+    split,
+    total,
+)
 from servers import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the asgiws of this checkout, for the client processes
 
-MODES = {"plain": None, "deflate": "deflate"}
 MAX_SIZE = 64 * 1024
 #: Payload sizes every connection sends first: around the 7-bit, 16-bit and 64-bit frame length forms.
 BOUNDARY_SIZES = (1, 125, 126, 127, 65535, 65536)
@@ -60,8 +69,6 @@ BINARY_HEADER = struct.Struct("!III")
 TEXT_HEADER = 24
 #: Growth of the server's RSS from after the warm-up to after the run that passes.
 RSS_GROWTH_LIMIT = 0.10
-OPENING_AT_ONCE = 100
-SPARE_DESCRIPTORS = 64
 COUNTS = ("sent", "verified", "corrupted", "duplicated", "reordered", "lost")
 
 
@@ -199,7 +206,7 @@ async def session(first: int, share: int, options: dict[str, Any]) -> AsyncItera
         streams.append(Stream(ws, seed + index, options["messages"], options["window"], text, binary))
 
     await asyncio.gather(*(open_one(index) for index in range(share)))
-    deflated = sum("permessage-deflate" in s.ws.response_headers.get("sec-websocket-extensions", "") for s in streams)
+    deflated = sum(deflate_accepted(stream.ws) for stream in streams)
     yield {"opened": len(streams), "deflate": deflated, "errors": dict(errors)}
 
     async def exchange(stream: Stream, first: int, end: int) -> None:
@@ -296,30 +303,18 @@ def print_report(results: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connections", type=int, default=1000)
+    add_arguments(parser, connections=1000, timeout=3600)
     parser.add_argument("--messages", type=int, default=1000, help="per connection")
     parser.add_argument("--warmup", type=int, help="messages per connection before the first RSS reading (10 %%)")
     parser.add_argument("--window", type=int, default=4, help="messages in flight per connection")
-    parser.add_argument("--processes", type=int, default=4, help="client processes")
-    parser.add_argument("--modes", default="plain,deflate", help="comma-separated: plain, deflate")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stall", type=float, default=60, help="seconds without an echo before a connection gives up")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds a phase may take at most")
-    parser.add_argument("--app", default="examples.echo:app", help="the echo app to serve (module:attr)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.warmup is None:
         args.warmup = max(len(BOUNDARY_SIZES), args.messages // 10)
     if not 0 < args.warmup < args.messages:
         parser.error("--warmup must be between 0 and --messages")
-    if not enough_descriptors(args.connections + SPARE_DESCRIPTORS):
-        parser.error(
-            f"RLIMIT_NOFILE's hard limit is below the {args.connections + SPARE_DESCRIPTORS} descriptors needed"
-        )
-    results: dict[str, Any] = {"load_average": os.getloadavg(), "modes": {}}
-    with tempfile.TemporaryDirectory(prefix="soak-") as log_dir:
-        for mode in args.modes.split(","):
-            results["modes"][mode] = run_mode(mode, args, Path(log_dir))
+    results = run_modes(parser, args, run_mode)
     if args.json:
         print(json.dumps(results))
     else:
