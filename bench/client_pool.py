@@ -23,13 +23,20 @@ import multiprocessing
 import os
 import queue
 import resource
+import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from servers import raise_open_files_limit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the asgiws of this checkout, for the client processes
+
+T = TypeVar("T")
 
 Report = dict[str, Any]
 Session = Callable[[int, int, dict[str, Any]], AsyncIterator[Report]]
@@ -133,6 +140,38 @@ class Errors(dict[str, int]):
         name = f"{type(exc).__name__}: {exc}"[:120]
         self[name] = self.get(name, 0) + 1
 
+    async def counting(self, awaitable: Awaitable[T]) -> T | None:
+        """What `awaitable` returns; None when it raises, the exception counted."""
+        try:
+            return await awaitable
+        except Exception as exc:  # a benchmark counts every failure instead of stopping at the first
+            self.count(exc)
+            return None
+
+
+async def open_connections(options: dict[str, Any], count: int, errors: Errors) -> list[Any]:
+    """`count` client connections to ``options["uri"]`` (``options["compression"]``), those that opened."""
+    from asgiws import connect
+
+    opening = asyncio.Semaphore(OPENING_AT_ONCE)
+
+    async def open_one() -> Any:
+        async with opening:
+            return await errors.counting(connect(options["uri"], compression=options["compression"], open_timeout=60))
+
+    return [ws for ws in await asyncio.gather(*(open_one() for _ in range(count))) if ws is not None]
+
+
+async def close_connections(connections: list[Any], errors: Errors) -> int:
+    """Close every connection with 1000; how many the server answered with 1000 too."""
+
+    async def close(ws: Any) -> bool:
+        await ws.close()
+        return ws.close_code == 1000
+
+    closed = await asyncio.gather(*(errors.counting(close(ws)) for ws in connections))
+    return closed.count(True)
+
 
 def enough_descriptors(needed: int) -> bool:
     """Raise this process's soft RLIMIT_NOFILE to the hard limit (children inherit it); whether it reaches `needed`."""
@@ -172,6 +211,7 @@ def add_arguments(parser: argparse.ArgumentParser, connections: int, timeout: fl
     parser.add_argument("--processes", type=int, default=4, help="client processes")
     parser.add_argument("--modes", default="plain,deflate", help="comma-separated: plain, deflate")
     parser.add_argument("--timeout", type=float, default=timeout, help="seconds a phase may take at most")
+    parser.add_argument("--stall", type=float, default=60, help="seconds without an echo before a connection gives up")
     parser.add_argument("--app", default="examples.echo:app", help="the echo app to serve (module:attr)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 

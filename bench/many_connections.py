@@ -34,95 +34,68 @@ from typing import Any, AsyncIterator
 
 from client_pool import (
     MODES,
-    OPENING_AT_ONCE,
     ClientPool,
     Errors,
     Report,
     add_arguments,
+    close_connections,
     deflate_accepted,
     merged_errors,
+    open_connections,
     run_modes,
     split,
     total,
 )
 from servers import ServerProcess
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # the asgiws of this checkout, for the client processes
-
 
 async def session(first: int, share: int, options: dict[str, Any]) -> AsyncIterator[Report]:
     """One client process: open connections `first` to `first + share`, echo on all at once, close them."""
-    from asgiws import connect
-
     errors = Errors()
-    count = errors.count
-    uri = options["uri"]
-    opening = asyncio.Semaphore(OPENING_AT_ONCE)
-    connections: list[Any] = []
-    echoed = 0
 
-    async def echo(ws: Any, index: int, turn: int) -> bool:
-        message: str | bytes = f"{index}/{turn} " + "echo " * (index % 20)
-        if turn % 2:
-            message = message.encode()
-        await ws.send(message)
-        answer = await ws.recv()
-        if answer != message:
-            count(RuntimeError(f"wrong echo: {answer!r:.40} for {message!r:.40}"))
-            return False
-        return True
+    async def echo(ws: Any, index: int, turns: range) -> int:
+        """Echo one message per turn, text and binary in turn; how many came back unchanged."""
+        unchanged = 0
+        for turn in turns:
+            message: str | bytes = f"{index}/{turn} " + "echo " * (index % 20)
+            if turn % 2:
+                message = message.encode()
+            await ws.send(message)
+            async with asyncio.timeout(options["stall"]):
+                answer = await ws.recv()
+            if answer == message:
+                unchanged += 1
+            else:
+                errors.count(RuntimeError(f"wrong echo: {answer!r:.40} for {message!r:.40}"))
+        return unchanged
 
-    async def open_one(index: int) -> None:
-        nonlocal echoed
-        async with opening:
-            try:
-                ws = await connect(uri, compression=options["compression"], open_timeout=60)
-            except Exception as exc:
-                count(exc)
-                return
-        connections.append(ws)
-        try:
-            ok = await echo(ws, index, 0)  # awaited first: `echoed += await ...` would read echoed before waiting
-            echoed += ok
-        except Exception as exc:
-            count(exc)
+    async def echo_on_all(turns: range) -> int:
+        echoed = await asyncio.gather(
+            *(errors.counting(echo(ws, first + i, turns)) for i, ws in enumerate(connections))
+        )
+        return sum(count or 0 for count in echoed)
 
-    await asyncio.gather(*(open_one(index) for index in range(first, first + share)))
+    connections = await open_connections(options, share, errors)
+    echoed = await echo_on_all(range(1))
     deflated = sum(deflate_accepted(ws) for ws in connections)
     yield {"opened": len(connections), "deflate": deflated, "echoed": echoed, "errors": dict(errors)}
 
-    echoed = 0
-
-    async def echo_many(index: int, ws: Any) -> None:
-        nonlocal echoed
-        try:
-            for turn in range(1, options["messages"] + 1):
-                ok = await echo(ws, index, turn)
-                echoed += ok
-        except Exception as exc:
-            count(exc)
-
-    await asyncio.gather(*(echo_many(index, ws) for index, ws in enumerate(connections)))
+    echoed = await echo_on_all(range(1, options["messages"] + 1))
     yield {"echoed": echoed, "errors": dict(errors)}
 
-    async def close(ws: Any) -> bool:
-        try:
-            await ws.close()
-        except Exception as exc:
-            count(exc)
-            return False
-        return ws.close_code == 1000
-
-    closed = await asyncio.gather(*(close(ws) for ws in connections))
-    yield {"closed": sum(closed), "errors": dict(errors)}
+    closed = await close_connections(connections, errors)
+    yield {"closed": closed, "errors": dict(errors)}
 
 
 def run_mode(mode: str, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     """Serve `args.connections` echoing WebSockets in one server process; the counts and RSS figures."""
     with ServerProcess("asgiws", args.app, log_dir) as server:
-        options = {"uri": f"ws://127.0.0.1:{server.port}/", "compression": MODES[mode], "messages": args.messages}
+        options = {
+            "uri": f"ws://127.0.0.1:{server.port}/",
+            "compression": MODES[mode],
+            "messages": args.messages,
+            "stall": args.stall,
+        }
         rss_start = server.rss_kib()
         with ClientPool(session, split(args.connections, args.processes), options) as pool:
             opened = pool.reports(args.timeout)

@@ -43,22 +43,19 @@ from typing import Any, AsyncIterator
 
 from client_pool import (
     MODES,
-    OPENING_AT_ONCE,
     ClientPool,
     Errors,
     Report,
     add_arguments,
+    close_connections,
     deflate_accepted,
     merged_errors,
+    open_connections,
     run_modes,
     split,
     total,
 )
 from servers import ServerProcess
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # the asgiws of this checkout, for the client processes
 
 MAX_SIZE = 64 * 1024
 #: Payload sizes every connection sends first: around the 7-bit, 16-bit and 64-bit frame length forms.
@@ -187,50 +184,26 @@ class Stream:
 
 async def session(first: int, share: int, options: dict[str, Any]) -> AsyncIterator[Report]:
     """One client process: open connections `first` to `first + share`; the warm-up; the run; close them."""
-    from asgiws import connect
-
     errors = Errors()
     seed = options["seed"] * 1_000_003 + first
     rng = random.Random(seed)
     text, binary = text_corpus(rng), binary_corpus(rng)
-    opening = asyncio.Semaphore(OPENING_AT_ONCE)
-    streams: list[Stream] = []
-
-    async def open_one(index: int) -> None:
-        async with opening:
-            try:
-                ws = await connect(options["uri"], compression=options["compression"], open_timeout=60)
-            except Exception as exc:
-                errors.count(exc)
-                return
-        streams.append(Stream(ws, seed + index, options["messages"], options["window"], text, binary))
-
-    await asyncio.gather(*(open_one(index) for index in range(share)))
-    deflated = sum(deflate_accepted(stream.ws) for stream in streams)
+    connections = await open_connections(options, share, errors)
+    streams = [
+        Stream(ws, seed + index, options["messages"], options["window"], text, binary)
+        for index, ws in enumerate(connections)
+    ]
+    deflated = sum(deflate_accepted(ws) for ws in connections)
     yield {"opened": len(streams), "deflate": deflated, "errors": dict(errors)}
 
-    async def exchange(stream: Stream, first: int, end: int) -> None:
-        try:
-            await stream.exchange(first, end, options["stall"])
-        except Exception as exc:
-            errors.count(exc)
-
     for start, end in ((0, options["warmup"]), (options["warmup"], options["messages"])):
-        await asyncio.gather(*(exchange(stream, start, end) for stream in streams))
+        await asyncio.gather(*(errors.counting(stream.exchange(start, end, options["stall"])) for stream in streams))
         counts = {name: sum(stream.counts[name] for stream in streams) for name in COUNTS}
         counts["lost"] = sum(stream.lost() for stream in streams) if end == options["messages"] else 0
         yield {**counts, "errors": dict(errors)}
 
-    async def close(ws: Any) -> bool:
-        try:
-            await ws.close()
-        except Exception as exc:
-            errors.count(exc)
-            return False
-        return ws.close_code == 1000
-
-    closed = await asyncio.gather(*(close(stream.ws) for stream in streams))
-    yield {"closed": sum(closed), "errors": dict(errors)}
+    closed = await close_connections(connections, errors)
+    yield {"closed": closed, "errors": dict(errors)}
 
 
 def run_mode(mode: str, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
@@ -308,7 +281,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, help="messages per connection before the first RSS reading (10 %%)")
     parser.add_argument("--window", type=int, default=4, help="messages in flight per connection")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--stall", type=float, default=60, help="seconds without an echo before a connection gives up")
     args = parser.parse_args(argv)
     if args.warmup is None:
         args.warmup = max(len(BOUNDARY_SIZES), args.messages // 10)
