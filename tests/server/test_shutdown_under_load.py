@@ -1,6 +1,8 @@
 """SIGTERM to a real server process under load: 500 WebSockets streaming and 50 HTTP responses in flight.
 
-Every WebSocket gets a close frame with 1001 after an unbroken stream,
+Half the WebSockets stream numbered messages from the server, half echo
+what their client streams. Every WebSocket gets a close frame with 1001
+after an unbroken stream,
 every HTTP response arrives whole, connections made once the shutdown has
 started are refused, and the process exits 0 before
 `timeout_graceful_shutdown` without cancelling anything. The same with
@@ -39,7 +41,15 @@ APP = textwrap.dedent(
     import asyncio
 
     async def app(scope, receive, send):
-        if scope["type"] == "websocket":
+        if scope["type"] == "websocket" and scope["path"] == "/echo":
+            await receive()
+            await send({{"type": "websocket.accept"}})
+            while (message := await receive())["type"] == "websocket.receive":
+                try:
+                    await send({{"type": "websocket.send", "text": message["text"]}})
+                except OSError:
+                    return
+        elif scope["type"] == "websocket":
             await receive()
             await send({{"type": "websocket.accept"}})
             count = 0
@@ -83,6 +93,21 @@ async def stream(ws: ClientConnection, load: Load) -> None:
     except ConnectionClosed:
         pass
     load.close_codes.append(ws.close_code)  # the code of the close frame received (1006: none)
+
+
+async def echo(ws: ClientConnection, load: Load) -> None:
+    """Send numbered messages, each once the last came back, until the server closes; note its close code."""
+    count = 1
+    try:
+        while True:
+            await ws.send(str(count))
+            if await ws.recv() != str(count):
+                load.broken_streams += 1
+            count += 1
+            await asyncio.sleep(0.05)
+    except ConnectionClosed:
+        pass
+    load.close_codes.append(ws.close_code)
 
 
 async def fetch(client: httpx.AsyncClient, port: int, started: asyncio.Event, load: Load, counter: list[int]) -> None:
@@ -130,16 +155,21 @@ async def load_and_terminate(server: ServerProcess, port: int, workers: int) -> 
     load = Load()
     opening = asyncio.Semaphore(100)
 
-    async def open_one() -> ClientConnection:
+    async def open_one(path: str) -> ClientConnection:
         async with opening:
-            ws = await connect(
-                f"ws://127.0.0.1:{port}/", open_timeout=TIMEOUT, ping_interval=None, close_timeout=TIMEOUT
-            )
+            uri = f"ws://127.0.0.1:{port}{path}"
+            ws = await connect(uri, open_timeout=TIMEOUT, ping_interval=None, close_timeout=TIMEOUT)
+            if path == "/echo":
+                await ws.send("0")
             assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "0"
             return ws
 
-    websockets = await asyncio.gather(*(open_one() for _ in range(WEBSOCKETS)))
-    readers = [asyncio.create_task(stream(ws, load)) for ws in websockets]
+    # Half the WebSockets stream from the server, half echo what their client streams.
+    paths = ["/", "/echo"] * (WEBSOCKETS // 2)
+    websockets = await asyncio.gather(*(open_one(path) for path in paths))
+    readers = [
+        asyncio.create_task((echo if path == "/echo" else stream)(ws, load)) for path, ws in zip(paths, websockets)
+    ]
     started = asyncio.Event()
     limits = httpx.Limits(max_connections=RESPONSES, max_keepalive_connections=0)
     async with httpx.AsyncClient(limits=limits, timeout=TIMEOUT) as client:
