@@ -27,8 +27,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 from servers import raise_open_files_limit
 
@@ -88,7 +89,7 @@ class ClientPool:
             spawn.Process(
                 target=_run_session, args=(session, first, share, options, go, self.reports_queue), daemon=True
             )
-            for first, share, go in zip(firsts, shares, self.go_queues)
+            for first, share, go in zip(firsts, shares, self.go_queues, strict=True)
         ]
         for process in self.processes:
             process.start()

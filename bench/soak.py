@@ -38,8 +38,9 @@ import random
 import struct
 import sys
 import zlib
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from client_pool import (
     MODES,
@@ -114,7 +115,7 @@ class Stream:
             body = text.encode()
             crc = zlib.crc32(body)
             self.expected[seq] = (True, len(body), crc)
-            return "%08x%08x%08x" % (seq, crc, len(body)) + text
+            return f"{seq:08x}{crc:08x}{len(body):08x}" + text
         start = rng.randrange(len(self.binary) - size)
         payload = self.binary[start : start + size]
         crc = zlib.crc32(payload)

@@ -168,7 +168,8 @@ async def load_and_terminate(server: ServerProcess, port: int, workers: int) -> 
     paths = ["/", "/echo"] * (WEBSOCKETS // 2)
     websockets = await asyncio.gather(*(open_one(path) for path in paths))
     readers = [
-        asyncio.create_task((echo if path == "/echo" else stream)(ws, load)) for path, ws in zip(paths, websockets)
+        asyncio.create_task((echo if path == "/echo" else stream)(ws, load))
+        for path, ws in zip(paths, websockets, strict=True)
     ]
     started = asyncio.Event()
     limits = httpx.Limits(max_connections=RESPONSES, max_keepalive_connections=0)
