@@ -20,6 +20,8 @@ from .app import (
     broadcast,
     websocket_app,
 )
+from .client import ClientConnection, connect
+from .handler_server import WebSocketServer, serve
 from .protocol.errors import (
     ConnectionClosed,
     ConnectionClosedError,
@@ -30,8 +32,6 @@ from .protocol.errors import (
 )
 from .pubsub import BrokerUnavailable, HistoryLost, PubSub, PubSubError
 from .server import Config, Server, run
-from .client import ClientConnection, connect
-from .handler_server import WebSocketServer, serve
 
 __version__ = "0.1.0"
 

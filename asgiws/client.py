@@ -39,7 +39,8 @@ import asyncio
 import base64
 import ssl as ssl_module
 import urllib.parse
-from typing import Any, AsyncIterator, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
+from typing import Any
 
 from .connection import Connection
 from .protocol import limits
@@ -133,7 +134,7 @@ class ClientConnection(Connection[str | bytes | None]):
     # -- asyncio.Protocol ------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._attach(transport)  # type: ignore[arg-type]
+        self._attach(transport)  # type: ignore[arg-type]  # a stream protocol's is a Transport
         self.transport.set_write_buffer_limits(high=self.write_limit)
         assert self.handshake is not None
         self.transport.write(self.handshake.request)

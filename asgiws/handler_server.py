@@ -23,7 +23,8 @@ loop running forever is stopped. A second Ctrl-C forces the shutdown.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
 
 from .app.websocket import websocket_app
 from .server.config import Config
@@ -151,7 +152,9 @@ class WebSocketServer:
             self._closed.add_done_callback(lambda _: asyncio.get_running_loop().stop())
 
 
-def serve(handler: Callable[..., Awaitable[Any]], host: str = "localhost", port: int = 8765, **settings: Any) -> WebSocketServer:
+def serve(
+    handler: Callable[..., Awaitable[Any]], host: str = "localhost", port: int = 8765, **settings: Any
+) -> WebSocketServer:
     """Serve ``handler(websocket)`` or ``handler(websocket, path)`` for every path on `host`:`port`.
 
     `settings` are `asgiws.Config` keywords (``ws_max_size``,

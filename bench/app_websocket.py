@@ -51,7 +51,10 @@ async def main() -> None:
     await ours.accept()
     theirs = StarletteWebSocket(scope, *channel())
     await theirs.accept()
-    print(f"asgiws    recv {await rate(ours.recv):>12,.0f} msg/s   send {await rate(lambda: ours.send('hello')):>12,.0f} msg/s")
+    print(
+        f"asgiws    recv {await rate(ours.recv):>12,.0f} msg/s   "
+        f"send {await rate(lambda: ours.send('hello')):>12,.0f} msg/s"
+    )
     print(
         f"starlette recv {await rate(theirs.receive_text):>12,.0f} msg/s   "
         f"send {await rate(lambda: theirs.send_text('hello')):>12,.0f} msg/s"

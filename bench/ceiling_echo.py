@@ -10,7 +10,7 @@ figure close to this one says more about the client than the server.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import sys
 
 import uvloop
@@ -39,10 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         uvloop.run(serve(args.host, args.port))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -28,11 +28,12 @@ from time import perf_counter
 from typing import Any
 
 import uvloop
-
-import asgiws
 from cpu_time import own_cpu_seconds
 from servers import CEILING, LOAD_CPU, ServerProcess
 from ws_load import Run
+
+import asgiws
+
 
 async def echo(ws: Any, payload: str, window: int, run: Run) -> None:
     while run.sending:

@@ -16,7 +16,10 @@ def main(seconds: float) -> None:
     frames = bench_frames(seconds)
     for size in ("32B", "16KiB", "1MiB"):
         figures = frames[f"parse_{size}"]
-        line = f"frame parse+unmask {size:>6}: {figures['MB_per_s']:>10,.0f} MB/s ({figures['us_per_message']:.2f} µs/msg)"
+        line = (
+            f"frame parse+unmask {size:>6}: {figures['MB_per_s']:>10,.0f} MB/s "
+            f"({figures['us_per_message']:.2f} µs/msg)"
+        )
         if "websockets_MB_per_s" in figures:
             line += f"   (websockets.Protocol {figures['websockets_MB_per_s']:,.0f} MB/s)"
         print(line)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from asgiws.protocol.connection import Side, WebSocketConnection
 from asgiws.protocol.frames import Frame, Opcode, serialize_frame

@@ -78,7 +78,7 @@ def bench_http_response(seconds: float) -> float:
 
 def bench_httptools_parse(seconds: float) -> float:
     """The same with httptools (C, what uvicorn uses), with uvicorn-like callbacks: the reference."""
-    import httptools  # noqa: PLC0415 (optional, only for comparison)
+    import httptools
 
     class Callbacks:
         def __init__(self) -> None:
@@ -121,7 +121,7 @@ if __name__ == "__main__":
     # Best of three interleaved rounds: the machine is shared, the best round is the least disturbed.
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
     try:
-        import httptools  # noqa: F401
+        import httptools  # noqa: F401 (only asks whether it is installed)
     except ImportError:
         benches = [("parse browser GET", bench_http_parse), ("frame 200 response", bench_http_response)]
     else:

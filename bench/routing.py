@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from asgiws.app.routing import Route, Router
 
@@ -75,7 +76,16 @@ def main() -> None:
     workloads = {
         "static hit": [scope(f"/section{random.randrange(40)}/page{random.randrange(10)}") for _ in range(200)],
         "pattern hit": [
-            scope(random.choice([f"/api{k}/items/{k * 7}", f"/api{k}/users/bob/posts/{k}", f"/api{k}/files/a/b/c.txt", f"/api{k}/v2/status"]))
+            scope(
+                random.choice(
+                    [
+                        f"/api{k}/items/{k * 7}",
+                        f"/api{k}/users/bob/posts/{k}",
+                        f"/api{k}/files/a/b/c.txt",
+                        f"/api{k}/v2/status",
+                    ]
+                )
+            )
             for k in (random.randrange(40) for _ in range(200))
         ],
         "miss (404)": [scope(f"/api{random.randrange(40)}/nothing/here") for _ in range(200)],

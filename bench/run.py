@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import plot, table, write_markdown  # noqa: E402
-from scenarios import MEASURE, SCENARIOS, Scenario, Timing  # noqa: E402
-from servers import CEILING, SERVER_OPTIONS, ServerProcess, server_command  # noqa: E402
+from report import plot, table, write_markdown
+from scenarios import MEASURE, SCENARIOS, Scenario, Timing
+from servers import CEILING, SERVER_OPTIONS, ServerProcess, server_command
 
 BENCH = Path(__file__).resolve().parent
 DEFAULT_APP = "examples.echo:app"
@@ -79,7 +79,11 @@ def attempt(scenario: Scenario, server: ServerProcess, timing: Timing, label: st
     print(
         f"  {label:>10}: {result['value']:>12,.1f} {scenario.unit}"
         + (f"  p99 {p99:.3f} ms" if p99 is not None else "")
-        + (f"  server {result['server_cpu']:.0f}%  load-gen {result['client_cpu']:.0f}%" if "server_cpu" in result else "")
+        + (
+            f"  server {result['server_cpu']:.0f}%  load-gen {result['client_cpu']:.0f}%"
+            if "server_cpu" in result
+            else ""
+        )
         + (f"  {result['notes']}" if result.get("notes") else ""),
         file=sys.stderr,
     )
@@ -104,7 +108,7 @@ def run_load_scenarios(scenarios: list[Scenario], servers: list[tuple[str, str]]
             if ceiling and scenario.kind == "ws":
                 rotation.append((CEILING, CEILING))
                 runs[scenario.name][CEILING] = []
-            for repeat in range(timing.repeats):
+            for _repeat in range(timing.repeats):
                 for label, name in rotation:
                     server = running.get(label)
                     if server is None or not server.alive():
@@ -192,14 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"took {took:.0f} s", file=sys.stderr)
 
     if args.write or not (args.quick or args.only):
-        command = "python bench/run.py" + "".join(f" {shlex.quote(a)}" for a in (argv if argv is not None else sys.argv[1:]))
+        arguments = argv if argv is not None else sys.argv[1:]
+        command = "python bench/run.py" + "".join(f" {shlex.quote(a)}" for a in arguments)
         settings = {
             "command": command,
             "servers": "; ".join(f"{label}: `{display(server_command(name, args.app, 0))}`" for label, name in servers),
             "pinning": "server `taskset -c 0`, load generator `taskset -c 1`",
-            "machine load": "1-min load average {:.2f} before, {:.2f} after the run ({:.0f} s); a busy machine shows "
-                            "as server CPU well under 100% in the throughput rows".format(
-                                load_before[0], os.getloadavg()[0], took),
+            "machine load": f"1-min load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after "
+                            f"the run ({took:.0f} s); a busy machine shows "
+                            "as server CPU well under 100% in the throughput rows",
             "timing": f"{timing.warmup:g} s warm-up then {timing.duration:g} s measured, {timing.repeats} repeats "
                       f"interleaved across servers, median reported; RSS rows: {timing.idle_connections} idle "
                       f"connections on a fresh server each time, {timing.repeats} repeats, median reported",

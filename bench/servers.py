@@ -50,7 +50,8 @@ CEILING = "picows-echo"  # not an ASGI server: the load generator's ceiling (cei
 
 def server_command(name: str, app: str, port: int) -> list[str]:
     if name == CEILING:
-        return pinned(SERVER_CPU, [sys.executable, str(Path(__file__).with_name("ceiling_echo.py")), "--port", str(port)])
+        ceiling = str(Path(__file__).with_name("ceiling_echo.py"))
+        return pinned(SERVER_CPU, [sys.executable, ceiling, "--port", str(port)])
     return pinned(SERVER_CPU, [sys.executable, *SERVER_OPTIONS[name], app, "--port", str(port), *COMMON_OPTIONS])
 
 
@@ -73,7 +74,7 @@ class ServerProcess:
     def command(self) -> list[str]:
         return server_command(self.name, self.app, self.port)
 
-    def start(self, timeout: float = 20.0) -> "ServerProcess":
+    def start(self, timeout: float = 20.0) -> ServerProcess:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -127,7 +128,7 @@ class ServerProcess:
             self.process.kill()
             self.process.wait(5)
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

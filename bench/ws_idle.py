@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import os
 import resource
 import struct
@@ -104,10 +105,8 @@ async def hold(args: argparse.Namespace) -> None:
         deflated += sum(accepted for _, accepted in opened)
     print(f"ready {len(writers)} {deflated}", flush=True)
 
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stdin_closed(), args.hold)
-    except asyncio.TimeoutError:
-        pass
     for writer in writers:
         writer.transport.abort()
 

@@ -21,9 +21,8 @@ from collections import deque
 from time import perf_counter
 
 import uvloop
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
-
 from cpu_time import own_cpu_seconds, process_cpu_seconds
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 
 class Run:
@@ -107,7 +106,7 @@ async def close_all(clients: list[EchoClient]) -> None:
         await asyncio.wait_for(
             asyncio.gather(*(t.wait_disconnected() for t in transports)), 2.0
         )
-    except asyncio.TimeoutError:
+    except TimeoutError:
         for transport in transports:
             transport.disconnect()
 

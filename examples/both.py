@@ -37,7 +37,7 @@ async def handler(websocket, path):
     while True:
         listener_task = asyncio.ensure_future(websocket.recv())
         producer_task = asyncio.ensure_future(producer())
-        done, pending = await asyncio.wait(
+        done, pending = await asyncio.wait(  # noqa: RUF059 (the guide's code, verbatim)
             [listener_task, producer_task],
             return_when=asyncio.FIRST_COMPLETED)
 

@@ -15,7 +15,7 @@ import sys
 import asgiws
 
 
-async def producer(counter=itertools.count(1)):
+async def producer(counter=itertools.count(1)):  # noqa: B008 (one count shared by every call, on purpose)
     await asyncio.sleep(0.1)
     return f"tick {next(counter)}"
 

@@ -29,7 +29,7 @@ async def page(request):
 @app.websocket("/time")
 async def time(websocket, path):
     while True:
-        now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        now = datetime.datetime.now(datetime.UTC).isoformat()
         if not websocket.open:
             return
         await websocket.send(now)

@@ -21,8 +21,9 @@ import ssl
 import subprocess
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -110,7 +111,10 @@ def websockets_handler(seen: queue.Queue[Any]) -> Any:
         params = _query(target)
         seen.put(("extensions", [ext.name for ext in ws.protocol.extensions]))
         if path == "/info":
-            info = {"token": ws.request.headers.get("x-token"), "offer": ws.request.headers.get("sec-websocket-extensions")}
+            info = {
+                "token": ws.request.headers.get("x-token"),
+                "offer": ws.request.headers.get("sec-websocket-extensions"),
+            }
             await ws.send(json.dumps(info))
         elif path == "/close":
             await ws.close(4000, "bye")
@@ -584,7 +588,7 @@ def test_send_waits_for_a_slow_server(kind: str) -> None:
                 for _ in range(64):  # 16 MiB: more than the socket buffers hold
                     try:
                         await asyncio.wait_for(ws.send(chunk), 0.5)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         blocked = True
                     biggest = max(biggest, ws.transport.get_write_buffer_size())
                     if blocked:

@@ -51,9 +51,9 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     def visit(name: str, path: list[str]) -> None:
         state[name] = "open"
         for target in sorted(graph[name]):
-            trail = path + [name]
+            trail = [*path, name]
             if state.get(target) == "open":
-                found.append(trail[trail.index(target) :] + [target])
+                found.append([*trail[trail.index(target) :], target])
             elif target not in state:
                 visit(target, trail)
         state[name] = "done"
@@ -67,6 +67,8 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_graph_sees_imports():
     graph = import_graph()
     assert "asgiws.server.workers" in graph["asgiws.server.runner"]
+    assert "asgiws.server.workers" in graph["asgiws.server.supervisor"]
+    assert "asgiws.server.server" in graph["asgiws.workers"]
     assert "asgiws.server.server" in graph["asgiws.server.workers"]
     assert "asgiws.protocol.limits" in graph["asgiws.protocol.http11"]
 
@@ -91,3 +93,12 @@ def test_connection_layer_stands_on_the_protocol_core_alone():
 
 def test_client_imports_only_the_protocol_core_and_the_connection_layer():
     assert imported_layers("asgiws.client", import_graph()) == {"protocol", "connection"}
+
+
+def test_asgi_types_stand_alone_and_the_protocol_core_speaks_no_asgi():
+    graph = import_graph()
+    # Every layer may use the ASGI aliases because they import nothing of asgiws ...
+    assert graph["asgiws.types"] == set()
+    assert "asgiws.types" in graph["asgiws.app.requests"] and "asgiws.types" in graph["asgiws.server.http"]
+    # ... but the sans-I/O core deals in bytes and events, not ASGI.
+    assert not [name for name in graph if name.startswith("asgiws.protocol") and "asgiws.types" in graph[name]]

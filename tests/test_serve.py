@@ -99,7 +99,7 @@ def test_guide_style_run_until_complete_then_run_forever() -> None:
             finally:
                 loop.stop()
 
-        loop.create_task(client())
+        loop.create_task(client())  # noqa: RUF006 (the guide's style: run_forever below runs it to its end)
         loop.call_later(TIMEOUT, loop.stop)  # a bound, should the client hang
         loop.run_forever()
         server.close()
@@ -317,7 +317,8 @@ def test_ctrl_c_stops_cleanly(style: str, tmp_path: Path) -> None:
     script = tmp_path / "serve_script.py"
     script.write_text(
         "import asyncio\nimport asgiws\n\n"
-        "async def hello(websocket, path):\n    async for message in websocket:\n        await websocket.send(message)\n"
+        "async def hello(websocket, path):\n"
+        "    async for message in websocket:\n        await websocket.send(message)\n"
         + textwrap.dedent(SCRIPTS[style]).replace("PORT", str(port))
     )
     process = subprocess.Popen(

@@ -12,8 +12,9 @@ import socket
 import subprocess
 import sys
 import tomllib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -82,7 +83,9 @@ def make_app(events: list[Any] | None = None) -> App:
 
     @app.websocket("/chat", subprotocols=["chat.v2", "chat.v1"])
     async def chat(websocket: WebSocket) -> None:
-        await websocket.send(json.dumps({"token": websocket.request_headers.get_all("x-token"), "db": websocket.state.get("db")}))
+        await websocket.send(
+            json.dumps({"token": websocket.request_headers.get_all("x-token"), "db": websocket.state.get("db")})
+        )
 
     @app.websocket("/private", accept=False)
     async def private(websocket: WebSocket) -> None:
@@ -121,7 +124,13 @@ async def raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             chunks.append([message["body"].decode(), message["more_body"]])
             if not message["more_body"]:
                 break
-        public = {key: scope[key] for key in ("type", "asgi", "http_version", "method", "scheme", "path", "raw_path", "root_path", "query_string", "client", "server")}
+        public = {
+            key: scope[key]
+            for key in (
+                *("type", "asgi", "http_version", "method", "scheme", "path", "raw_path", "root_path"),
+                *("query_string", "client", "server"),
+            )
+        }
         public["headers"] = [[name.decode(), value.decode()] for name, value in scope["headers"]]
         body = json.dumps({"scope": public, "chunks": chunks}, default=lambda b: b.decode()).encode()
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
@@ -129,15 +138,31 @@ async def raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif scope["type"] == "websocket":
         assert (await receive())["type"] == "websocket.connect"
         if scope["path"] == "/deny":
-            await send({"type": "websocket.http.response.start", "status": 401, "headers": [(b"www-authenticate", b"Token")]})
+            await send(
+                {"type": "websocket.http.response.start", "status": 401, "headers": [(b"www-authenticate", b"Token")]}
+            )
             await send({"type": "websocket.http.response.body", "body": b"no ", "more_body": True})
             await send({"type": "websocket.http.response.body", "body": b"token"})
             return
         if scope["path"] == "/bad-subprotocol":
             await send({"type": "websocket.accept", "subprotocol": "never-offered"})
             return
-        await send({"type": "websocket.accept", "subprotocol": scope["subprotocols"][-1], "headers": [(b"x-accepted", b"yes")]})
-        await send({"type": "websocket.send", "text": json.dumps({"path": scope["path"], "query": scope["query_string"].decode(), "scheme": scope["scheme"], "extensions": sorted(scope["extensions"])})})
+        await send(
+            {"type": "websocket.accept", "subprotocol": scope["subprotocols"][-1], "headers": [(b"x-accepted", b"yes")]}
+        )
+        await send(
+            {
+                "type": "websocket.send",
+                "text": json.dumps(
+                    {
+                        "path": scope["path"],
+                        "query": scope["query_string"].decode(),
+                        "scheme": scope["scheme"],
+                        "extensions": sorted(scope["extensions"]),
+                    }
+                ),
+            }
+        )
         message = await receive()
         await send({"type": "websocket.send", "bytes": message.get("bytes") or message["text"].encode()})
         disconnect = await receive()
@@ -159,7 +184,11 @@ def test_http_requests_to_an_app() -> None:
         async with TestClient(make_app()) as client:
             response = await client.get("/")
             assert isinstance(response, httpx.Response)
-            assert (response.status_code, response.text, response.headers["content-type"]) == (200, "home", "text/plain; charset=utf-8")
+            assert (response.status_code, response.text, response.headers["content-type"]) == (
+                200,
+                "home",
+                "text/plain; charset=utf-8",
+            )
             assert (await client.get("/items/7", params={"q": "x"})).json() == {"id": 7, "q": "x"}
             assert (await client.post("/echo", content=b"payload" * 10000)).content == b"payload" * 10000
             assert (await client.get("/nowhere")).status_code == 404
@@ -411,7 +440,9 @@ def test_starlette_app_http_websocket_and_lifespan_state() -> None:
     async def main() -> tuple[str, str, int, bytes]:
         async with TestClient(app) as client:
             text = (await client.get("/?name=ada")).text
-            async with client.websocket_connect("/ws", subprotocols=["v1"], headers={"Authorization": "Token ok"}) as websocket:
+            async with client.websocket_connect(
+                "/ws", subprotocols=["v1"], headers={"Authorization": "Token ok"}
+            ) as websocket:
                 assert websocket.subprotocol == "v1"
                 await websocket.send("bob")
                 reply = await websocket.recv()
@@ -463,7 +494,9 @@ def test_websocket_echo_and_client_close() -> None:
 def test_websocket_subprotocols_headers_and_scope() -> None:
     async def main() -> None:
         async with TestClient(make_app()) as client:
-            async with client.websocket_connect("/chat", subprotocols=["chat.v1", "chat.v2"], headers=[("X-Token", "a"), ("X-Token", "b")]) as ws:
+            async with client.websocket_connect(
+                "/chat", subprotocols=["chat.v1", "chat.v2"], headers=[("X-Token", "a"), ("X-Token", "b")]
+            ) as ws:
                 assert ws.subprotocol == "chat.v2"
                 assert json.loads(await ws.recv())["token"] == ["a", "b"]
                 assert ws.request_headers["sec-websocket-protocol"] == "chat.v1, chat.v2"
@@ -473,7 +506,12 @@ def test_websocket_subprotocols_headers_and_scope() -> None:
             async with client.websocket_connect("ws://testserver/room?x=1", subprotocols=["p1", "p2"]) as ws:
                 assert ws.subprotocol == "p2" and ws.response_headers["x-accepted"] == "yes"
                 info = json.loads(await ws.recv())
-                assert info == {"path": "/room", "query": "x=1", "scheme": "ws", "extensions": ["asgiws.connection", "websocket.http.response"]}
+                assert info == {
+                    "path": "/room",
+                    "query": "x=1",
+                    "scheme": "ws",
+                    "extensions": ["asgiws.connection", "websocket.http.response"],
+                }
                 await ws.send("echo me")
                 assert await ws.recv() == b"echo me"
                 await ws.close(4002, "bye")  # the app checks what a send after it does
@@ -615,7 +653,7 @@ def test_concurrent_recvs_all_return_none_at_close() -> None:
     async def main() -> list[Any]:
         async with TestClient(make_app()) as client, client.websocket_connect("/custom-close") as ws:
             waiting = [asyncio.ensure_future(ws.recv()) for _ in range(3)]
-            return sorted(map(repr, await asyncio.gather(*waiting))) + [await ws.recv()]
+            return [*sorted(map(repr, await asyncio.gather(*waiting))), await ws.recv()]
 
     assert run(main()) == ["'bye'", "None", "None", None]
 
@@ -677,7 +715,9 @@ def test_live_server_startup_errors_are_raised_in_the_caller() -> None:
         LiveServer(app, port=8000)
 
 
-def test_live_server_logs_reach_the_logging_module(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_server_logs_reach_the_logging_module(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # As in a fresh process: earlier tests here may have applied the server's own log config.
     for name in ("asgiws", "asgiws.error"):
         monkeypatch.setattr(logging.getLogger(name), "propagate", True)
@@ -731,7 +771,9 @@ def test_stopped_after_the_test():
 '''
 
 
-def test_pytest_plugin_is_loaded_by_the_entry_point_pyproject_declares(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_pytest_plugin_is_loaded_by_the_entry_point_pyproject_declares(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """pytest finds the plugin through the pytest11 entry point, as once asgiws is installed.
 
     The entry points of pyproject.toml are written into a distribution's
@@ -742,7 +784,9 @@ def test_pytest_plugin_is_loaded_by_the_entry_point_pyproject_declares(pytester:
     metadata = tmp_path / "site" / "asgiws_entry_points-0.dist-info"
     metadata.mkdir(parents=True)
     (metadata / "METADATA").write_text("Metadata-Version: 2.1\nName: asgiws-entry-points\nVersion: 0\n")
-    (metadata / "entry_points.txt").write_text("[pytest11]\n" + "".join(f"{name} = {value}\n" for name, value in entry_points.items()))
+    (metadata / "entry_points.txt").write_text(
+        "[pytest11]\n" + "".join(f"{name} = {value}\n" for name, value in entry_points.items())
+    )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(metadata.parent), str(ROOT)]))
     pytester.makepyfile(test_plugin=PLUGIN_TEST)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
+from ..types import ASGIApp, Receive, Scope, Send
 from .routing import AnyRoute, Mount, Route, Router, WebSocketRoute
 from .staticfiles import StaticFiles
 
@@ -20,11 +22,9 @@ __all__ = ["App", "Middleware", "State"]
 
 logger = logging.getLogger("asgiws.app")
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Hook = Callable[[], Any]
+#: A startup or shutdown hook: called with no argument, or with the lifespan state
+#: when its signature takes one (`_call_hook` asks), so its type cannot say which.
+Hook = Callable[..., Any]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
@@ -37,7 +37,7 @@ class Middleware:
         self.args = args
         self.kwargs = kwargs
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Any]:
         return iter((self.cls, self.args, self.kwargs))
 
 
@@ -57,7 +57,7 @@ async def _call_hook(hook: Hook, state: dict[str, Any]) -> None:
     except ValueError:  # no signature to inspect (some builtins)
         result = hook()
     else:
-        result = hook(state)  # type: ignore[call-arg]
+        result = hook(state)
     if inspect.isawaitable(result):
         await result
 

@@ -20,7 +20,8 @@ import asyncio
 import collections
 import logging
 import weakref
-from typing import Any, Iterable, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from ..protocol.errors import ConnectionClosed
 

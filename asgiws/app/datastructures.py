@@ -9,7 +9,8 @@ a handler that never looks at its headers never pays for decoding them.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from ..protocol.headers import Headers
@@ -42,7 +43,7 @@ class MutableHeaders(Headers):
         self.raw.append((name.lower().encode("latin-1"), value.encode("latin-1")))
         self._index = None
 
-    def setdefault(self, name: str, value: str) -> str:  # type: ignore[override]
+    def setdefault(self, name: str, value: str) -> str:
         if name in self:
             return self[name]
         self.append(name, value)
@@ -76,7 +77,7 @@ class MultiDict(Mapping[str, str]):
     def multi_items(self) -> list[tuple[str, str]]:
         return list(self._items)
 
-    def __eq__(self, other: Any) -> bool:
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, MultiDict):
             return sorted(self._items) == sorted(other._items)
         return dict(self) == other

@@ -11,36 +11,40 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
 import parse
 
 __all__ = ["PathPattern", "register_type"]
 
 
+# parse's stub names a converter's one parameter `string` (parse passes it
+# positionally): ours follow it; the callables `register_type` takes need not.
+
 @parse.with_pattern(r"[^/]+")
-def _segment(text: str) -> str:
-    return text
+def _segment(string: str) -> str:
+    return string
 
 
 @parse.with_pattern(r"[0-9]+")
-def _int(text: str) -> int:
-    return int(text)
+def _int(string: str) -> int:
+    return int(string)
 
 
 @parse.with_pattern(r"[0-9]+(?:\.[0-9]+)?")
-def _float(text: str) -> float:
-    return float(text)
+def _float(string: str) -> float:
+    return float(string)
 
 
 @parse.with_pattern(r".*")
-def _path(text: str) -> str:
-    return text
+def _path(string: str) -> str:
+    return string
 
 
 @parse.with_pattern(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-def _uuid(text: str) -> uuid.UUID:
-    return uuid.UUID(text)
+def _uuid(string: str) -> uuid.UUID:
+    return uuid.UUID(string)
 
 
 _TYPES: dict[str, Callable[[str], Any]] = {
@@ -68,7 +72,7 @@ def register_type(name: str, converter: Callable[[str], Any]) -> None:
     field matches one path segment).
     """
     if not hasattr(converter, "pattern"):
-        converter = parse.with_pattern(r"[^/]+")(converter)
+        converter = parse.with_pattern(r"[^/]+")(converter)  # type: ignore[type-var]  # param name: see _segment
     _TYPES[name] = converter
 
 
@@ -81,6 +85,9 @@ class PathPattern:
     """
 
     __slots__ = ("path", "static", "prefix", "segment", "slashes", "parser", "names", "_regex", "_fields")
+
+    static: str | None
+    parser: parse.Parser | None
 
     def __init__(self, path: str, extra_types: dict[str, Callable[[str], Any]] | None = None) -> None:
         if not path.startswith("/"):
@@ -117,7 +124,9 @@ class PathPattern:
             assert first is not None
             self.prefix = path[: first.start()]
             types = _TYPES if not extra_types else {**_TYPES, **extra_types}
-            self.parser = parse.compile(expression, extra_types=types, case_sensitive=True)
+            self.parser = parse.compile(
+                expression, extra_types=types, case_sensitive=True  # type: ignore[arg-type]  # param name: see _segment
+            )
         self._regex, self._fields = _fast_path(self.parser)
         literal = self.prefix[1:]
         self.segment = literal.partition("/")[0] if "/" in literal else (literal if self.static is not None else None)
@@ -129,18 +138,34 @@ class PathPattern:
         if not path.startswith(self.prefix):
             return None
         if self._regex is None:
-            result = self.parser.parse(path)  # type: ignore[union-attr]
+            assert self.parser is not None  # only a static pattern has no parser
+            result = self.parser.parse(path)
             return None if result is None else result.named
         m = self._regex.match(path)
         if m is None:
             return None
-        return {name: m.group(group) if convert is None else convert(m.group(group), m) for name, group, convert in self._fields}
+        return {
+            name: m.group(group) if convert is None else convert(m.group(group), m)
+            for name, group, convert in self._fields
+        }
 
     def __repr__(self) -> str:
         return f"PathPattern({self.path!r})"
 
 
-def _fast_path(parser: parse.Parser | None) -> tuple[Any, tuple[tuple[str, str, Any], ...]]:
+class _ParserInternals(Protocol):
+    """The attributes of `parse.Parser` that `_fast_path` reads; not public, so not in parse's stub."""
+
+    _match_re: re.Pattern[str]
+    _group_to_name_map: dict[str, str]
+    _type_conversions: dict[str, Callable[[str, re.Match[str]], Any]]
+    _named_fields: list[str]
+
+
+_Field = tuple[str, str, Callable[[str, re.Match[str]], Any] | None]
+
+
+def _fast_path(parser: parse.Parser | None) -> tuple[re.Pattern[str] | None, tuple[_Field, ...]]:
     """The parser's compiled regex and per-field converters, to skip building a `parse.Result`.
 
     `Parser.parse` costs ~5 us per hit, mostly assembling a Result we only
@@ -151,14 +176,15 @@ def _fast_path(parser: parse.Parser | None) -> tuple[Any, tuple[tuple[str, str, 
     """
     if parser is None:
         return None, ()
+    internals = cast(_ParserInternals, parser)
     try:
-        regex = parser._match_re
+        regex = internals._match_re
         fields = tuple(
-            (parser._group_to_name_map[group], group, parser._type_conversions.get(group))
-            for group in parser._named_fields
+            (internals._group_to_name_map[group], group, internals._type_conversions.get(group))
+            for group in internals._named_fields
         )
     except AttributeError:
         return None, ()
-    if len(fields) != len(set(name for name, _, _ in fields)):
+    if len(fields) != len({name for name, _, _ in fields}):
         return None, ()
     return regex, fields

@@ -1,17 +1,21 @@
-"""`Request`: an HTTP request as a handler sees it, over the ASGI scope and `receive`."""
+"""`Request`, and what it shares with `WebSocket`: the scope's URL, headers, query, cookies, client.
+
+`HTTPConnection` reads an ASGI scope of either kind (as Starlette's does);
+each derived value is built on first access and then cached.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import parse_qsl
 
+from ..types import Receive, Scope
 from .datastructures import URL, FormData, Headers, QueryParams
 from .exceptions import ClientDisconnect, HTTPException
 
-__all__ = ["Request"]
-
-Receive = Callable[[], Awaitable[dict[str, Any]]]
+__all__ = ["HTTPConnection", "Request"]
 
 
 def parse_cookies(header: str) -> dict[str, str]:
@@ -29,33 +33,21 @@ def parse_cookies(header: str) -> dict[str, str]:
     return cookies
 
 
-class Request:
-    """An HTTP request: everything is computed on first access and then cached.
+class HTTPConnection:
+    """The request an HTTP handler or a WebSocket handshake came with, read from its ASGI scope.
 
-    The body can be read once as a stream (`stream()`) or whole (`body()`,
-    `json()`, `form()`, which may be called any number of times).
+    Slots, not a ``__dict__``: `WebSocket` builds on it, and an idle
+    WebSocket should cost as little memory as can be.
     """
 
-    __slots__ = ("scope", "_receive", "_headers", "_query", "_cookies", "_body", "_streamed", "_form", "_url")
+    __slots__ = ("scope", "_url", "_headers", "_query", "_cookies")
 
-    def __init__(self, scope: dict[str, Any], receive: Receive | None = None) -> None:
+    def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self._receive = receive
+        self._url: URL | None = None
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
-        self._body: bytes | None = None
-        self._streamed = False
-        self._form: FormData | None = None
-        self._url: URL | None = None
-
-    @property
-    def method(self) -> str:
-        return self.scope["method"]
-
-    @property
-    def path(self) -> str:
-        return self.scope["path"]
 
     @property
     def url(self) -> URL:
@@ -64,7 +56,14 @@ class Request:
         return self._url
 
     @property
+    def path(self) -> str:
+        """The path, percent-decoded (`WebSocket` overrides it: the request target as sent)."""
+        path: str = self.scope["path"]
+        return path
+
+    @property
     def headers(self) -> Headers:
+        """Case-insensitive `str` -> `str` headers; `get_all` for repeated ones."""
         if self._headers is None:
             self._headers = Headers(self.scope["headers"])
         return self._headers
@@ -77,7 +76,9 @@ class Request:
 
     @property
     def path_params(self) -> dict[str, Any]:
-        return self.scope.get("path_params", {})
+        """What the route's pattern matched in the path, converted (``{id:int}`` gives an int)."""
+        params: dict[str, Any] = self.scope.get("path_params", {})
+        return params
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -88,17 +89,41 @@ class Request:
 
     @property
     def client(self) -> tuple[str, int] | None:
+        """The peer's (host, port), when the server knows it."""
         client = self.scope.get("client")
-        return tuple(client) if client is not None else None  # type: ignore[return-value]
+        return None if client is None else (client[0], client[1])
 
     @property
     def state(self) -> dict[str, Any]:
-        """Per-request copy of the lifespan state (ASGI "state" extension)."""
-        return self.scope.setdefault("state", {})
+        """This connection's copy of the lifespan state (ASGI "state" extension)."""
+        state: dict[str, Any] = self.scope.setdefault("state", {})
+        return state
 
     @property
     def app(self) -> Any:
         return self.scope.get("app")
+
+
+class Request(HTTPConnection):
+    """An HTTP request: everything is computed on first access and then cached.
+
+    The body can be read once as a stream (`stream()`) or whole (`body()`,
+    `json()`, `form()`, which may be called any number of times).
+    """
+
+    __slots__ = ("_receive", "_body", "_streamed", "_form")
+
+    def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
+        super().__init__(scope)
+        self._receive = receive
+        self._body: bytes | None = None
+        self._streamed = False
+        self._form: FormData | None = None
+
+    @property
+    def method(self) -> str:
+        method: str = self.scope["method"]
+        return method
 
     async def stream(self) -> AsyncIterator[bytes]:
         """The body in the chunks it arrives in, without keeping it in memory."""

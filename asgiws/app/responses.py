@@ -12,11 +12,13 @@ import functools
 import json
 import os
 import stat
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from email.utils import formatdate
 from mimetypes import guess_type
-from typing import Any, AsyncIterable, Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import Any, Literal
 from urllib.parse import quote
 
+from ..types import Receive, Scope, Send
 from .datastructures import MutableHeaders
 
 __all__ = [
@@ -28,10 +30,6 @@ __all__ = [
     "StreamingResponse",
     "FileResponse",
 ]
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 # Statuses that never carry a body, so no Content-Length either (RFC 9110 8.6).
 _NO_BODY = frozenset((204, 304))
@@ -72,7 +70,8 @@ class Response:
             return content
         if isinstance(content, (bytearray, memoryview)):
             return bytes(content)
-        return content.encode(self.charset)
+        body: bytes = content.encode(self.charset)  # content is a str by now
+        return body
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         raw: list[tuple[bytes, bytes]] = []
@@ -189,10 +188,10 @@ class StreamingResponse(Response):
         self.status_code = status_code
         if media_type is not None:
             self.media_type = media_type
-        if hasattr(content, "__aiter__"):
-            self.body_iterator: AsyncIterable[Any] = content  # type: ignore[assignment]
+        if isinstance(content, AsyncIterable):
+            self.body_iterator: AsyncIterable[Any] = content
         else:
-            self.body_iterator = _iterate_in_thread(iter(content))  # type: ignore[arg-type]
+            self.body_iterator = _iterate_in_thread(iter(content))
         self.init_headers(headers)
 
     async def _stream(self, scope: Scope, send: Send) -> None:
@@ -219,11 +218,12 @@ class StreamingResponse(Response):
             if not streamer.done():
                 streamer.cancel()
             await asyncio.gather(watcher, streamer, return_exceptions=True)
-        if streamer.done() and not streamer.cancelled() and streamer.exception() is not None:
-            raise streamer.exception()  # type: ignore[misc]
+        error = streamer.exception() if streamer.done() and not streamer.cancelled() else None
+        if error is not None:
+            raise error
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
+def parse_range(header: str, size: int) -> tuple[int, int] | Literal[False] | None:
     """A single ``bytes=`` range (RFC 9110 14.1.2) as (start, end inclusive).
 
     None when the header is to be ignored (malformed, other unit, several
@@ -296,7 +296,7 @@ class FileResponse(Response):
         self.raw_headers.append((b"etag", etag_for(st).encode("latin-1")))
         self.raw_headers.append((b"accept-ranges", b"bytes"))
 
-    def _range_for(self, scope: Scope, size: int) -> tuple[int, int] | None | bool:
+    def _range_for(self, scope: Scope, size: int) -> tuple[int, int] | Literal[False] | None:
         if self.status_code != 200:
             return None
         range_header = if_range = None
@@ -337,7 +337,7 @@ class FileResponse(Response):
             await send({"type": "http.response.body", "body": b""})
             return
         if chosen is not None:
-            start, end = chosen  # type: ignore[misc]
+            start, end = chosen
             status = 206
             headers = [(n, v) for n, v in headers if n != b"content-length"]
             headers.append((b"content-range", f"bytes {start}-{end}/{size}".encode("latin-1")))

@@ -18,8 +18,10 @@ import asyncio
 import functools
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
+from ..types import ASGIApp, Receive, Scope, Send
 from .exceptions import HTTPException
 from .patterns import PathPattern
 from .requests import Request
@@ -29,12 +31,6 @@ from .websocket import WebSocket, run_handler, takes_path
 __all__ = ["Route", "WebSocketRoute", "Mount", "Router", "route_path", "to_response"]
 
 logger = logging.getLogger("asgiws.app")
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
 
 def route_path(scope: Scope) -> str:
     """The path to route on: `path` without the `root_path` the app is mounted at.
@@ -170,7 +166,8 @@ class WebSocketRoute(_PatternRoute):
         self.pass_path = takes_path(endpoint)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await run_handler(self.endpoint, WebSocket(scope, receive, send), self.pass_path, self.accept, self.subprotocols)
+        websocket = WebSocket(scope, receive, send)
+        await run_handler(self.endpoint, websocket, self.pass_path, self.accept, self.subprotocols)
 
     def __repr__(self) -> str:
         return f"WebSocketRoute({self.path!r})"

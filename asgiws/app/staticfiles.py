@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 import stat
 from email.utils import formatdate, parsedate_to_datetime
-from typing import Any
 
+from ..types import Receive, Scope, Send
 from .responses import FileResponse, PlainTextResponse, RedirectResponse, Response, etag_for
 from .routing import route_path
 
@@ -31,7 +31,9 @@ _ENCODED_SEPARATORS = (b"%2f", b"%5c", b"%00")
 class StaticFiles:
     """Serve `directory` (mount it: ``app.static("/static", "public")``)."""
 
-    def __init__(self, directory: str | os.PathLike[str], html_index: str = "index.html", check_dir: bool = True) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], html_index: str = "index.html", check_dir: bool = True
+    ) -> None:
         self.directory = os.path.realpath(os.fspath(directory))
         if check_dir and not os.path.isdir(self.directory):
             raise RuntimeError(f"static directory {directory!r} does not exist")
@@ -50,7 +52,7 @@ class StaticFiles:
             return None  # a symlink pointing out of the root
         return full
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             raise RuntimeError("StaticFiles serves HTTP only")
         method = scope["method"]
@@ -67,7 +69,7 @@ class StaticFiles:
         response = None if full is None else self.response_for(scope, relative, full)
         await (response or _NOT_FOUND)(scope, receive, send)
 
-    def response_for(self, scope: dict[str, Any], relative: str, full: str) -> Response | None:
+    def response_for(self, scope: Scope, relative: str, full: str) -> Response | None:
         try:
             st = os.stat(full)
         except (FileNotFoundError, NotADirectoryError, PermissionError):
@@ -93,7 +95,7 @@ class StaticFiles:
         return FileResponse(full, stat_result=st, method=scope["method"])
 
     @staticmethod
-    def not_modified(scope: dict[str, Any], st: os.stat_result) -> bool:
+    def not_modified(scope: Scope, st: os.stat_result) -> bool:
         if_none_match = if_modified_since = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":

@@ -18,18 +18,16 @@ from __future__ import annotations
 import enum
 import inspect
 import logging
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 
 from ..protocol.errors import ConnectionClosed, connection_closed
-from .datastructures import Headers, QueryParams
+from ..types import ASGIApp, Message, Receive, Scope, Send
+from .requests import HTTPConnection
 
 __all__ = ["WebSocket", "WebSocketState", "run_handler", "websocket_app", "takes_path"]
 
 logger = logging.getLogger("asgiws.app")
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class WebSocketState(enum.Enum):
@@ -43,11 +41,15 @@ CONNECTED = WebSocketState.CONNECTED
 DISCONNECTED = WebSocketState.DISCONNECTED
 
 
-class WebSocket:
-    """One server-side WebSocket connection, as a handler sees it."""
+class WebSocket(HTTPConnection):
+    """One server-side WebSocket connection, as a handler sees it.
+
+    The handshake request's properties are `HTTPConnection`'s, under the
+    names of the seed's handler style too: `request_headers` (`headers`),
+    `remote_address` (`client`), and `path`, the request target as sent.
+    """
 
     __slots__ = (
-        "scope",
         "_receive",
         "_send",
         "client_state",
@@ -55,9 +57,6 @@ class WebSocket:
         "close_code",
         "close_reason",
         "subprotocol",
-        "_path",
-        "_headers",
-        "_query",
         "_connection",
         "__weakref__",
     )
@@ -65,7 +64,7 @@ class WebSocket:
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             raise ValueError("a WebSocket needs a 'websocket' scope")
-        self.scope = scope
+        super().__init__(scope)
         self._receive = receive
         self._send = send
         self.client_state = CONNECTING
@@ -75,9 +74,6 @@ class WebSocket:
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.subprotocol: str | None = None
-        self._path: str | None = None
-        self._headers: Headers | None = None
-        self._query: QueryParams | None = None
         # The server's "asgiws.connection" extension, when it offers one (see `open`).
         extensions = scope.get("extensions")
         self._connection: dict[str, Any] | None = extensions.get("asgiws.connection") if extensions else None
@@ -86,43 +82,19 @@ class WebSocket:
 
     @property
     def path(self) -> str:
-        """The request target as the client sent it: path, then ``?query`` when present."""
-        if self._path is None:
-            scope = self.scope
-            raw_path = scope.get("raw_path")
-            path = raw_path.decode("latin-1") if raw_path else scope["path"]
-            query = scope.get("query_string")
-            self._path = f"{path}?{query.decode('latin-1')}" if query else path
-        return self._path
+        """The request target as the client sent it: path, then ``?query`` when present.
 
-    @property
-    def path_params(self) -> dict[str, Any]:
-        return self.scope.get("path_params", {})
+        Not cached: a handler reads it once (the handler style passes it),
+        and a slot for it would make every connection's object 16 bytes bigger.
+        """
+        scope = self.scope
+        raw_path = scope.get("raw_path")
+        path: str = raw_path.decode("latin-1") if raw_path else scope["path"]
+        query = scope.get("query_string")
+        return f"{path}?{query.decode('latin-1')}" if query else path
 
-    @property
-    def query_params(self) -> QueryParams:
-        if self._query is None:
-            self._query = QueryParams(self.scope.get("query_string", b""))
-        return self._query
-
-    @property
-    def request_headers(self) -> Headers:
-        """Case-insensitive `str` -> `str` headers of the opening handshake; `get_all` for repeats."""
-        if self._headers is None:
-            self._headers = Headers(self.scope["headers"])
-        return self._headers
-
-    headers = request_headers  # Starlette's name
-
-    @property
-    def state(self) -> dict[str, Any]:
-        """This connection's copy of the lifespan state (ASGI "state" extension)."""
-        return self.scope.setdefault("state", {})
-
-    @property
-    def remote_address(self) -> tuple[str, int] | None:
-        client = self.scope.get("client")
-        return tuple(client) if client is not None else None  # type: ignore[return-value]
+    request_headers = HTTPConnection.headers  # the handler style's name for the handshake's headers
+    remote_address = HTTPConnection.client  # the handler style's name for the peer's (host, port)
 
     @property
     def subprotocols(self) -> list[str]:
@@ -166,7 +138,7 @@ class WebSocket:
             if message["type"] != "websocket.connect":
                 raise RuntimeError(f"expected 'websocket.connect', received {message['type']!r}")
             self.client_state = CONNECTED
-        event: dict[str, Any] = {"type": "websocket.accept", "subprotocol": subprotocol}
+        event: Message = {"type": "websocket.accept", "subprotocol": subprotocol}
         if headers:
             event["headers"] = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers]
         try:
@@ -202,6 +174,7 @@ class WebSocket:
             if self.app_state is CONNECTING:
                 raise RuntimeError("accept() the connection before sending")
             raise connection_closed(self.close_code or 1006, self.close_reason or "")
+        event: Message
         if isinstance(message, str):
             event = {"type": "websocket.send", "text": message}
         elif isinstance(message, (bytes, bytearray, memoryview)):
@@ -235,7 +208,7 @@ class WebSocket:
 
     # -- bookkeeping ---------------------------------------------------------
 
-    def _on_disconnect(self, message: dict[str, Any]) -> None:
+    def _on_disconnect(self, message: Message) -> None:
         self.client_state = DISCONNECTED
         if self.close_code is None or self.app_state is not DISCONNECTED:
             self.close_code = message.get("code", 1005)
@@ -311,7 +284,7 @@ async def run_handler(
 
 def websocket_app(
     handler: Callable[..., Awaitable[Any]], *, accept: bool = True, subprotocols: Iterable[str] | None = None
-) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+) -> ASGIApp:
     """An ASGI app running `handler` for a WebSocket on any path.
 
     `handler` is ``handler(websocket)`` or ``handler(websocket, path)``. Plain
@@ -344,5 +317,5 @@ def websocket_app(
                     await send({"type": "lifespan.shutdown.complete"})
                     return
 
-    app.handler = handler  # type: ignore[attr-defined]
+    app.handler = handler  # type: ignore[attr-defined]  # kept on the app, for introspection
     return app

@@ -22,7 +22,7 @@ class FlowControl:
 
     __slots__ = ("_transport", "read_paused", "write_paused", "_writable")
 
-    def __init__(self, transport: asyncio.BaseTransport) -> None:
+    def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self.read_paused = False
         self.write_paused = False
@@ -40,13 +40,13 @@ class FlowControl:
     def pause_reading(self) -> None:
         if not self.read_paused:
             self.read_paused = True
-            self._transport.pause_reading()  # type: ignore[attr-defined]
+            self._transport.pause_reading()
 
     def resume_reading(self) -> None:
         if self.read_paused:
             self.read_paused = False
             if not self._transport.is_closing():
-                self._transport.resume_reading()  # type: ignore[attr-defined]
+                self._transport.resume_reading()
 
     def pause_writing(self) -> None:
         self.write_paused = True

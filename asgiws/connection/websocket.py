@@ -212,12 +212,12 @@ class Connection(asyncio.Protocol, Generic[Message]):
 
     def _process(self, received: list[Event]) -> None:
         """Deliver messages, settle pongs, follow the close handshake; then write the core's replies."""
-        conn: WebSocketConnection = self.conn  # type: ignore[assignment]
+        conn: WebSocketConnection = self.conn  # type: ignore[assignment]  # events come once open
         delivered = ended = False
         for event in received:
             kind = type(event)
             if kind is _TEXT or kind is _BINARY:
-                data = event.data  # type: ignore[attr-defined]
+                data = event.data  # type: ignore[attr-defined]  # kind is _TEXT or _BINARY
                 message = self._text(data) if kind is _TEXT else self._binary(data)
                 delivered = True
                 waiter = self._waiter
@@ -228,7 +228,7 @@ class Connection(asyncio.Protocol, Generic[Message]):
                 else:
                     self._enqueue(message)
             elif kind is _PONG:
-                self._pong(event.payload)  # type: ignore[attr-defined]
+                self._pong(event.payload)  # type: ignore[attr-defined]  # kind is _PONG
             elif kind is _CLOSE or kind is _FAILED:
                 ended = True  # the core is CLOSED now; nothing follows this event
         if ended:
@@ -260,7 +260,9 @@ class Connection(asyncio.Protocol, Generic[Message]):
         if self.transport.is_closing():
             return  # the connection was lost meanwhile
         self._flush()
-        output = self.conn.data_to_send()  # type: ignore[union-attr]
+        conn = self.conn
+        assert conn is not None  # scheduled by _process, once open
+        output = conn.data_to_send()
         if output:
             self.transport.write(output)
         self.transport.close()
@@ -398,7 +400,8 @@ class Connection(asyncio.Protocol, Generic[Message]):
                 payload = os.urandom(4)
         elif payload in pings:
             raise RuntimeError("a ping with the same payload is already waiting for its pong")
-        self.transport.write(self.conn.send_ping(payload))  # type: ignore[union-attr]
+        assert self.conn is not None  # the callers check that the connection is open
+        self.transport.write(self.conn.send_ping(payload))
         pings[payload] = (waiter, self.loop.time())
         return payload
 
@@ -415,7 +418,7 @@ class Connection(asyncio.Protocol, Generic[Message]):
             if key == self._keepalive:
                 self._keepalive = None
                 # Once closing, the timer is the close deadline: keep it.
-                if self.conn.state is _OPEN:  # type: ignore[union-attr]
+                if self.conn is not None and self.conn.state is _OPEN:
                     self._schedule_ping()
             if key == payload:
                 self.latency = now - sent_at
@@ -470,7 +473,8 @@ class Connection(asyncio.Protocol, Generic[Message]):
     def _start_close(self, code: int, reason: str) -> None:
         """Send our close frame after the data frames held back; wait, bounded, for the peer's."""
         self._flush()
-        self.transport.write(self.conn.send_close(code, reason))  # type: ignore[union-attr]
+        assert self.conn is not None  # the callers check that the connection is open
+        self.transport.write(self.conn.send_close(code, reason))
         self._arm_abort()
         # The peer's close frame may be behind messages nobody will read.
         self._flow.resume_reading()

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import codecs
 import enum
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import limits
 from .errors import (
@@ -138,7 +139,7 @@ class WebSocketConnection:
         self._out: list[bytes] = []
         # Fragmented message in progress: its opcode (0: none), parts, size.
         self._msg_op = 0
-        self._parts: list = []
+        self._parts: list[Any] = []  # str for a text message, bytes for a binary one
         self._msg_size = 0
         self._decoder: codecs.IncrementalDecoder | None = None
         # UTF-8 check of a text frame whose payload is still arriving.
@@ -219,14 +220,15 @@ class WebSocketConnection:
             self._parser.max_payload = max_size - size + self._slack
         if msg_op == 1:
             decoder = self._decoder
+            assert decoder is not None  # made when the text message began
             try:
-                self._parts.append(decoder.decode(payload, frame.fin))  # type: ignore[union-attr]
+                self._parts.append(decoder.decode(payload, frame.fin))
             except UnicodeDecodeError:
                 raise InvalidPayloadData("text message is not valid UTF-8") from None
             if not frame.fin:
                 # The decoder waits for a third byte before rejecting a UTF-16
                 # surrogate (ED A0..BF); it is invalid from the second one.
-                pending = decoder.getstate()[0]  # type: ignore[union-attr]
+                pending = decoder.getstate()[0]
                 if len(pending) == 2 and pending[0] == 0xED and pending[1] >= 0xA0:
                     raise InvalidPayloadData("text message is not valid UTF-8")
         else:
@@ -254,9 +256,10 @@ class WebSocketConnection:
             return
         if parser.partial_fresh:
             parser.partial_fresh = False
-            decoder = _utf8_decoder()
+            decoder: codecs.IncrementalDecoder = _utf8_decoder()
             if op == 0:
-                decoder.setstate(self._decoder.getstate())  # type: ignore[union-attr]
+                assert self._decoder is not None  # a continuation of a text message
+                decoder.setstate(self._decoder.getstate())
             self._partial_decoder = decoder
             self._partial_checked = 0
         decoder = self._partial_decoder

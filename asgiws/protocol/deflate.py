@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import zlib
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from . import limits
 from .errors import HandshakeError, MessageTooBig, WebSocketProtocolError
@@ -70,7 +70,8 @@ class ExtensionOffer:
 _TOKEN_RE = re.compile(TOKEN)
 _NAME_RE = re.compile(OWS + "(" + TOKEN + ")" + OWS)
 _PARAM_RE = re.compile(
-    OWS + ";" + OWS + "(" + TOKEN + ")" + OWS + "(?:=" + OWS + "(?:(" + TOKEN + ")|(" + QUOTED_STRING + "))" + OWS + ")?"
+    OWS + ";" + OWS + "(" + TOKEN + ")" + OWS
+    + "(?:=" + OWS + "(?:(" + TOKEN + ")|(" + QUOTED_STRING + "))" + OWS + ")?"
 )
 
 
@@ -231,8 +232,9 @@ class DeflateSettings:
             response.append(("client_no_context_takeover", None))
         # 7.1.2.1: our compressor's window, at most what the client allows.
         server_bits = self.window_bits
-        if "server_max_window_bits" in offered:
-            limit = int(offered["server_max_window_bits"])  # type: ignore[arg-type]
+        offered_bits = offered.get("server_max_window_bits")  # present means a value: _check_params
+        if offered_bits is not None:
+            limit = int(offered_bits)
             if limit == 8:
                 return None  # zlib cannot compress with a 256-byte window: decline
             server_bits = min(server_bits, limit)
@@ -283,8 +285,9 @@ class DeflateSettings:
         if self.server_no_context_takeover and "server_no_context_takeover" not in answer:
             raise HandshakeError("server ignored server_no_context_takeover", 0)
         server_bits = 15
-        if "server_max_window_bits" in answer:
-            server_bits = int(answer["server_max_window_bits"])  # type: ignore[arg-type]
+        answered_bits = answer.get("server_max_window_bits")  # present means a value: _check_params
+        if answered_bits is not None:
+            server_bits = int(answered_bits)
             if self.window_bits < 15 and server_bits > self.window_bits:
                 raise HandshakeError("server_max_window_bits larger than offered", 0)
         elif self.window_bits < 15:

@@ -30,8 +30,8 @@ the grammar it reads is `grammar`'s, shared with the opening handshake.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Iterable, Union
 
 from . import grammar, limits
 from .errors import HTTPError
@@ -174,7 +174,7 @@ class EndOfMessage:
         return f"EndOfMessage(trailers={self.trailers!r})"
 
 
-Event = Union[Request, Data, EndOfMessage, _Sentinel]
+Event = Request | Data | EndOfMessage | _Sentinel
 
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")}
 
@@ -249,6 +249,7 @@ del _state
 # Module-level names for the hot paths (a global load, not an enum attribute lookup).
 _HEAD, _BODY, _PAUSED, _SWITCHED, _FAILED = _S.HEAD, _S.BODY, _S.PAUSED, _S.SWITCHED, _S.FAILED
 _CHUNK_DATA, _CHUNK_END, _CHUNK_SIZE = _S.CHUNK_DATA, _S.CHUNK_END, _S.CHUNK_SIZE
+_CHUNKED_STATES = frozenset((_S.CHUNK_SIZE, _S.CHUNK_DATA, _S.CHUNK_END, _S.TRAILERS))
 _LENGTH_HEAD, _CHUNKED_HEAD, _END, _UPGRADE_END = _STEP.LENGTH_HEAD, _STEP.CHUNKED_HEAD, _STEP.END, _STEP.UPGRADE_END
 _CHUNK, _LAST_CHUNK, _CHUNK_READ, _CHUNK_CRLF = _STEP.CHUNK, _STEP.LAST_CHUNK, _STEP.CHUNK_READ, _STEP.CHUNK_CRLF
 
@@ -331,6 +332,16 @@ class RequestParser:
     def buffered(self) -> int:
         """How many received bytes are not parsed yet."""
         return len(self._buf)
+
+    @property
+    def body_left(self) -> int | None:
+        """Bytes of the current body not returned as `Data` yet; None for a chunked body (unknown), 0 outside a body."""
+        state = self._state
+        if state is _BODY:
+            return self._remaining
+        if state in _CHUNKED_STATES:
+            return None
+        return 0
 
     @property
     def between_requests(self) -> bool:

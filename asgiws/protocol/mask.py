@@ -11,7 +11,7 @@ from __future__ import annotations
 __all__ = ["apply_mask", "py_apply_mask"]
 
 
-def py_apply_mask(data: bytes | bytearray | memoryview, mask: bytes) -> bytes:
+def py_apply_mask(data: bytes | bytearray | memoryview, mask: bytes | bytearray) -> bytes:
     """XOR `data` with `mask` (4 bytes) repeated, in pure Python."""
     if len(mask) != 4:
         raise ValueError("mask must contain 4 bytes")

@@ -38,6 +38,8 @@ class HistoryLost(PubSubError):
     close_code = 1012
 
     def __init__(self, topic: str, offset: str | None) -> None:
-        super().__init__(f"topic {topic!r}: history no longer reaches back to offset {offset}; messages after it were lost")
+        super().__init__(
+            f"topic {topic!r}: history no longer reaches back to offset {offset}; messages after it were lost"
+        )
         self.topic = topic
         self.offset = offset

@@ -22,7 +22,7 @@ _OFFSET = re.compile(r"([0-9a-f]{14})-([0-9a-f]{16})")
 
 def format_offset(position: Position) -> str:
     """The offset string of `position`: 14 + 16 hex digits (microseconds, count)."""
-    return "%014x-%016x" % position
+    return f"{position[0]:014x}-{position[1]:016x}"
 
 
 def parse_offset(offset: str) -> Position:

@@ -184,7 +184,7 @@ class PubSub:
         topic.members += 1
         try:
             await asyncio.wait_for(topic.start(), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._unfollow(topic)
             raise BrokerUnavailable(f"no answer from the broker within {self.timeout} s") from None
         except BaseException:

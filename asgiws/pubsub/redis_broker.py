@@ -217,7 +217,7 @@ class RedisBroker(Broker):
         delays = backoff()
         broken = False
         while True:
-            connection = self._subscriber_pool.make_connection()
+            connection = self._subscriber_pool.make_connection()  # type: ignore[no-untyped-call]  # unannotated in redis
             try:
                 await connection.connect()
             except UNAVAILABLE as exc:
@@ -237,7 +237,9 @@ class RedisBroker(Broker):
             except UNAVAILABLE as exc:
                 logger.warning("PubSub: lost the connection to Redis at %s (%s); reconnecting", self.address, exc)
             except Exception:
-                logger.exception("PubSub: unexpected error on the connection to Redis at %s; reconnecting", self.address)
+                logger.exception(
+                    "PubSub: unexpected error on the connection to Redis at %s; reconnecting", self.address
+                )
             finally:
                 self._connection = None
                 for follower in list(self._followers.values()):
@@ -256,7 +258,7 @@ class RedisBroker(Broker):
             reply = await connection.read_response(timeout=self.timeout)
             if reply is None:
                 if pinged:
-                    raise asyncio.TimeoutError(f"no answer to PING within {self.timeout} s")
+                    raise TimeoutError(f"no answer to PING within {self.timeout} s")
                 await self._send(connection, "PING")
                 pinged = True
                 continue

@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 from .config import AppLoadError, Config, import_from_string
-from .settings import ROWS, Group, InvalidSetting, Row
+from .settings import BY_NAME, ROWS, Group, InvalidSetting, Row
 
 
 def _convert(row: Row) -> Any:
@@ -81,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = config_from_args(args)
     sys.path.insert(0, settings.pop("app_dir") or ".")
     try:
-        import_from_string(args.app)
+        config = Config(args.app, **settings)  # loads --env-file before the app is imported
+        if not config.reload:  # under --reload an app that does not import yet waits for a fix
+            import_from_string(args.app)
+    except InvalidSetting as exc:
+        return setting_error(exc)
     except AppLoadError as exc:
         print(f"Error loading ASGI app. {exc}", file=sys.stderr)
         return 1
@@ -89,7 +93,18 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print(f"Error loading ASGI app. {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    return run_config(Config(args.app, **settings))
+    try:
+        return run_config(config)
+    except InvalidSetting as exc:
+        return setting_error(exc)
+
+
+def setting_error(error: InvalidSetting) -> int:
+    """Say on one line which option is wrong and why (as argparse does for a bad value); exit status 2."""
+    row = BY_NAME.get(error.name)
+    name = row.option if row is not None and row.cli != "none" else error.name
+    print(f"asgiws: error: {name} {error.problem}", file=sys.stderr)
+    return 2
 
 
 __all__ = ["Config", "build_parser", "main"]

@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import os
 import ssl
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from asgiref.compatibility import double_to_single_callable
 
 from .errors import AppLoadError
 from .logs import configure_logging
-from .settings import UVICORN_ONLY_SETTINGS, InvalidSetting, LifespanMode, Settings
+from .settings import UNSUPPORTED_SETTINGS, InvalidSetting, LifespanMode, Settings, UnsupportedSetting
 
 __all__ = [
-    "UVICORN_ONLY_SETTINGS",
+    "UNSUPPORTED_SETTINGS",
     "AppLoadError",
     "Config",
     "InvalidSetting",
     "LifespanMode",
+    "UnsupportedSetting",
     "import_from_string",
+    "load_env_file",
 ]
+
+logger = logging.getLogger("asgiws.error")
 
 
 def import_from_string(import_str: str) -> Any:
@@ -72,15 +78,19 @@ class Config(Settings):
     ASGI app or a "module:attr" string, and every other keyword is a row of
     the settings table (`asgiws.server.settings.Settings`, also listed by
     ``asgiws --help``) with its default. A value of the wrong type or out of
-    bounds raises `InvalidSetting`, a ValueError naming the setting;
-    uvicorn's other keywords (`reload`, `env_file`, `http2`, ... see
-    UVICORN_ONLY_SETTINGS) are accepted and ignored, with a warning when
-    given a value other than uvicorn's default; unknown ones are a TypeError.
+    bounds raises `InvalidSetting`, a ValueError naming the setting; the
+    uvicorn keywords asgiws does not do (`http2`, ... see
+    UNSUPPORTED_SETTINGS) are accepted with uvicorn's default and raise
+    `UnsupportedSetting` (an InvalidSetting) with any other value; unknown
+    keywords are a TypeError.
 
-    Beside the settings as given: `workers` is at least 1,
-    `forwarded_allow_ips` defaults to the FORWARDED_ALLOW_IPS variable or
-    "127.0.0.1", and `h11_max_incomplete_event_size` (uvicorn's name)
-    overrides `limit_request_header_block` when given.
+    `env_file` is loaded into the environment first (python-dotenv; a
+    variable already set wins, as with uvicorn), so that what follows and
+    the app see it. Beside the settings as given: `workers` defaults to the
+    WEB_CONCURRENCY variable or 1, `forwarded_allow_ips` to the
+    FORWARDED_ALLOW_IPS variable or "127.0.0.1", and
+    `h11_max_incomplete_event_size` (uvicorn's name) overrides
+    `limit_request_header_block` when given.
     """
 
     # What __post_init__ narrows these settings to.
@@ -90,6 +100,11 @@ class Config(Settings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        configure_logging(self.log_config, self.log_level, self.access_log)
+        if self.env_file is not None:
+            load_env_file(self.env_file)
+        if self.workers is None and "WEB_CONCURRENCY" in os.environ:
+            self.workers = int(os.environ["WEB_CONCURRENCY"])
         self.workers = self.workers or 1
         if self.forwarded_allow_ips is None:
             self.forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
@@ -101,11 +116,10 @@ class Config(Settings):
         self.loaded_app: Any = None
         self.ssl: ssl.SSLContext | None = None
         self.encoded_headers: list[tuple[bytes, bytes]] = []
-        configure_logging(self.log_config, self.log_level, self.access_log)
 
     @property
     def is_ssl(self) -> bool:
-        return bool(self.ssl_keyfile or self.ssl_certfile)
+        return bool(self.ssl_keyfile or self.ssl_certfile or self.ssl_context_factory)
 
     @property
     def scheme(self) -> str:
@@ -124,7 +138,12 @@ class Config(Settings):
         """
         if self.loaded:
             return
-        if self.is_ssl:
+        if self.ssl_context_factory is not None:
+            context = self.ssl_context_factory(self, self.create_ssl_context)
+            if not isinstance(context, ssl.SSLContext):
+                raise TypeError(f"ssl_context_factory must return an ssl.SSLContext, got {type(context).__name__}")
+            self.ssl = context
+        elif self.is_ssl:
             self.ssl = self.create_ssl_context()
         self.encoded_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
 
@@ -146,7 +165,7 @@ class Config(Settings):
         if interface == "auto":
             interface = "asgi3" if is_asgi3(app) else "asgi2"
         if interface == "asgi2":
-            app = double_to_single_callable(app)
+            app = double_to_single_callable(app)  # type: ignore[no-untyped-call]  # asgiref leaves it unannotated
         if self.proxy_headers:
             from .proxy_headers import ProxyHeadersMiddleware
 
@@ -155,12 +174,12 @@ class Config(Settings):
         self.loaded = True
 
     def create_ssl_context(self) -> ssl.SSLContext:
-        """A server-side SSLContext from the ssl_* settings."""
+        """A server-side SSLContext from the ssl_* settings (also the default an ssl_context_factory gets)."""
         context = ssl.SSLContext(self.ssl_version)
         password: Callable[[], str] | None = None
         if self.ssl_keyfile_password:
             secret = self.ssl_keyfile_password
-            password = lambda: secret  # noqa: E731
+            password = lambda: secret  # noqa: E731 (load_cert_chain wants a callable)
         assert self.ssl_certfile is not None, "ssl_certfile is required for TLS"
         context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile, password)
         context.verify_mode = ssl.VerifyMode(self.ssl_cert_reqs)
@@ -169,3 +188,15 @@ class Config(Settings):
         if self.ssl_ciphers:
             context.set_ciphers(self.ssl_ciphers)
         return context
+
+
+def load_env_file(path: str | os.PathLike[str]) -> None:
+    """Set the variables of the .env file at `path` that are not set yet; InvalidSetting when it cannot be read."""
+    try:
+        from dotenv import load_dotenv
+    except ImportError:
+        raise InvalidSetting("env_file", "needs python-dotenv: pip install 'asgiws[standard]'") from None
+    if not os.path.isfile(path):
+        raise InvalidSetting("env_file", f"is not a file: {os.fspath(path)!r}")
+    logger.info("Loading environment from '%s'", os.fspath(path))
+    load_dotenv(dotenv_path=path)

@@ -10,6 +10,13 @@ client cannot make us buffer requests ahead. Reading pauses when the app is
 not consuming the body (a large upload is never buffered whole) and `send`
 waits while the socket's write buffer is full.
 
+A response the app sends before its request's body has all arrived (a 415
+that never reads the body) keeps the connection only when the rest of the
+body is on its way and small: it is then read and dropped after the
+response (RFC 9112 section 9.6); otherwise the response says
+``connection: close``. The cycle's states and their moves are in
+`cycle_state`.
+
 Timers: `timeout_request_head` runs from the connection (or the end of the
 previous response) until a full request head arrived, so a socket that sends
 nothing, or a head one byte at a time, is dropped; `timeout_keep_alive`
@@ -20,9 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from ..connection.flow_control import FlowControl
 from ..protocol.errors import HandshakeError, HTTPError
 from ..protocol.handshake import UpgradeRequest, parse_upgrade_request
 from ..protocol.http11 import (
@@ -30,15 +38,23 @@ from ..protocol.http11 import (
     NEED_DATA,
     Data,
     EndOfMessage,
-    error_body,
     InvalidResponse,
     Request,
     RequestParser,
     ResponseWriter,
+    error_body,
     status_line,
 )
+from ..types import ASGIApp, Message, Receive, Scope, Send
 from .config import Config
-from ..connection.flow_control import FlowControl
+from .cycle_state import (
+    REQUEST_TRANSITIONS,
+    RESPONSE_TRANSITIONS,
+    CycleStep,
+    RequestState,
+    ResponseState,
+    reusable_with_unread_body,
+)
 from .state import ServerState
 from .websocket import WebSocketProtocol
 
@@ -47,6 +63,18 @@ access_logger = logging.getLogger("asgiws.access")
 
 #: Request body bytes buffered for the app before reading from the socket pauses.
 HIGH_WATER_LIMIT = 65536
+
+# The cycle's states as module names, for the per-request code (a global load each).
+_BODY, _RECEIVED = RequestState.BODY, RequestState.RECEIVED
+_DELIVERED, _GONE = RequestState.DELIVERED, RequestState.GONE
+_CONTINUE_OWED, _START = ResponseState.CONTINUE_OWED, ResponseState.START
+_SENDING, _COMPLETE = ResponseState.BODY, ResponseState.COMPLETE
+# The moves every request takes, each from a state the code taking it has
+# just checked: read from the tables once, here, rather than per request.
+_AFTER_END_OF_BODY = REQUEST_TRANSITIONS[_BODY][CycleStep.END_OF_BODY]
+_AFTER_DELIVER = REQUEST_TRANSITIONS[_RECEIVED][CycleStep.DELIVER]
+_AFTER_START = RESPONSE_TRANSITIONS[_START][CycleStep.START]
+_AFTER_END = RESPONSE_TRANSITIONS[_SENDING][CycleStep.END]
 
 
 class ClientDisconnected(OSError):
@@ -114,8 +142,8 @@ class HTTPProtocol(asyncio.Protocol):
         self.access_log = config.access_log and access_logger.isEnabledFor(logging.INFO)
         self.ws_enabled = config.ws_enabled
         self.limit_concurrency = config.limit_concurrency
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.flow: FlowControl = None  # type: ignore[assignment]
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made()
+        self.flow: FlowControl = None  # type: ignore[assignment]  # set by connection_made()
         self.server: Any = None
         self.client: Any = None
         self.scheme = "http"
@@ -134,9 +162,9 @@ class HTTPProtocol(asyncio.Protocol):
 
     # -- asyncio callbacks -------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
-        self.transport = transport  # type: ignore[assignment]
-        self.flow = FlowControl(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a stream protocol's is a Transport
+        self.flow = FlowControl(self.transport)
         self.server, self.client = get_addresses(transport)
         self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
         self.server_state.connections.add(self)
@@ -148,10 +176,8 @@ class HTTPProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)
         self._cancel_timers()
-        cycle = self.cycle
-        if cycle is not None:
-            cycle.disconnected = True
-            cycle.wake()
+        if self.cycle is not None:
+            self.cycle.disconnect()
         if self.flow is not None:
             self.flow.connection_lost()
 
@@ -165,7 +191,7 @@ class HTTPProtocol(asyncio.Protocol):
         """
         self.eof = True
         cycle = self.cycle
-        if cycle is None or not cycle.request_complete:
+        if cycle is None or cycle.request is _BODY:
             return None  # asyncio closes the transport: connection_lost follows
         cycle.wake()
         return True
@@ -177,7 +203,7 @@ class HTTPProtocol(asyncio.Protocol):
         except HTTPError:
             return  # already answered; the connection is closing
         cycle = self.cycle
-        if cycle is None or not cycle.request_complete:
+        if cycle is None or cycle.request is _BODY:
             self._handle_events()
         elif self.parser.buffered > HIGH_WATER_LIMIT:
             # Pipelined requests pile up while this response is being sent.
@@ -205,8 +231,8 @@ class HTTPProtocol(asyncio.Protocol):
             event_type = type(event)
             if event_type is Data:
                 cycle = self.cycle
-                if cycle is not None and not cycle.disconnected:
-                    data = event.data  # type: ignore[union-attr]
+                if cycle is not None and cycle.request is _BODY:
+                    data = event.data  # type: ignore[union-attr]  # event_type is Data
                     cycle.body.append(data)
                     cycle.body_size += len(data)
                     if cycle.body_size > HIGH_WATER_LIMIT:
@@ -214,13 +240,16 @@ class HTTPProtocol(asyncio.Protocol):
                     cycle.wake()
             elif event_type is EndOfMessage:
                 cycle = self.cycle
-                if cycle is not None:
-                    cycle.request_complete = True
-                    cycle.wake()
+                if cycle is None:
+                    # The end of a body the app answered without reading (see _await_next_request).
+                    self._await_next_request()
+                    return
+                cycle.request = _AFTER_END_OF_BODY  # from BODY: Data and EndOfMessage come only then
+                cycle.wake()
                 # The next request is parsed only once this response is done.
                 return
             elif event_type is Request:
-                self._on_request(event)  # type: ignore[arg-type]
+                self._on_request(event)  # type: ignore[arg-type]  # event_type is Request
                 if self.cycle is None:
                     return  # upgraded or rejected
             else:  # PAUSED: an Upgrade we declined; wait for the response
@@ -316,11 +345,9 @@ class HTTPProtocol(asyncio.Protocol):
         logger.warning("Invalid HTTP request received: %s", exc)
         cycle = self.cycle
         if cycle is not None:
-            started = cycle.response_started
-            cycle.disconnected = True
-            cycle.wake()
-            if started:
-                cycle.close_connection()
+            cycle.disconnect()
+            if cycle.response_started:
+                cycle.close_connection()  # cut the response under way
                 return
         if not self.transport.is_closing():
             self.transport.write(_plain_response(exc.status))
@@ -334,22 +361,32 @@ class HTTPProtocol(asyncio.Protocol):
         transport = self.transport
         if transport.is_closing():
             return
-        if cycle is None or not cycle.keep_alive or not cycle.request_complete or self.shutting_down or self.eof:
+        if cycle is None or not cycle.keep_alive or self.shutting_down or self.eof:
             transport.close()
             return
-        self.parser.resume()  # after an Upgrade we declined
         self.flow.resume_reading()
+        self._await_next_request()
+
+    def _await_next_request(self) -> None:
+        """Between requests: parse the next one if it is buffered, else wait for it under the keep-alive timer.
+
+        Also after a response sent before its request's body all arrived
+        (whose rest is small, see `reusable_with_unread_body`): the rest is
+        read and dropped (RFC 9112 section 9.6), under the same deadlines,
+        and its EndOfMessage calls this again.
+        """
+        parser = self.parser
+        parser.resume()  # after an Upgrade we declined
         now = self.loop.time()
-        if self.timeout_request_head is not None:
-            self.head_deadline = now + self.timeout_request_head
-        if self.parser.buffered:
-            if self.head_deadline is not None:
-                self._schedule(self.head_deadline)
+        head = self.head_deadline = None if self.timeout_request_head is None else now + self.timeout_request_head
+        if parser.buffered:
+            if head is not None:
+                self._schedule(head)
             self._handle_events()
         else:
             self.idle_deadline = deadline = now + self.timeout_keep_alive
-            if self.head_deadline is not None and self.head_deadline < deadline:
-                deadline = self.head_deadline
+            if head is not None and head < deadline:
+                deadline = head
             self._schedule(deadline)
 
     # -- timers and shutdown -------------------------------------------------
@@ -387,7 +424,7 @@ class HTTPProtocol(asyncio.Protocol):
     def shutdown(self) -> None:
         """Graceful shutdown: close now when idle, else after the current response."""
         self.shutting_down = True
-        if self.cycle is None or self.cycle.response_complete:
+        if self.cycle is None or self.cycle.response is _COMPLETE:
             if not self.transport.is_closing():
                 self.transport.close()
         else:
@@ -401,7 +438,12 @@ class HTTPProtocol(asyncio.Protocol):
 
 
 class RequestResponseCycle:
-    """One request and its response: the ASGI `receive` and `send` of one app call."""
+    """One request and its response: the ASGI `receive` and `send` of one app call.
+
+    `request` and `response` are the two sides' states; every move between
+    them is in `cycle_state`'s tables. `keep_alive` says whether the connection
+    carries another request once both sides are done.
+    """
 
     __slots__ = (
         "protocol",
@@ -410,42 +452,44 @@ class RequestResponseCycle:
         "scope",
         "body",
         "body_size",
-        "request_complete",
+        "request",
+        "response",
         "keep_alive",
-        "waiting_for_100_continue",
-        "disconnected",
         "waiter",
-        "response_started",
-        "response_complete",
         "writer",
         "head_pending",
-        "request_delivered",
     )
 
-    def __init__(self, protocol: HTTPProtocol, scope: dict[str, Any], request: Request) -> None:
+    def __init__(self, protocol: HTTPProtocol, scope: Scope, request: Request) -> None:
         self.protocol = protocol
         self.transport = protocol.transport
         self.flow = protocol.flow
         self.scope = scope
         self.body: list[bytes] = []  # received body pieces not yet given to the app
         self.body_size = 0
-        self.request_complete = False
+        self.request = _BODY
+        self.response = _CONTINUE_OWED if request.expect_continue else _START
         self.keep_alive = request.keep_alive
-        self.waiting_for_100_continue = request.expect_continue
-        self.disconnected = False
         self.waiter: asyncio.Future[None] | None = None  # what receive() awaits
-        self.response_started = False
-        self.response_complete = False
         self.writer: ResponseWriter | None = None
         # The response head waits for the first body part so that both leave
         # in one write (one syscall); a call_soon flushes it if none follows.
         self.head_pending: bytes | None = None
-        self.request_delivered = False  # the app has received the whole body
 
-    async def run_asgi(self, app: Callable[..., Awaitable[None]]) -> None:
+    def _move_response(self, step: CycleStep) -> None:
+        """Take one step of `RESPONSE_TRANSITIONS` (the per-request ones are read once, at import)."""
+        self.response = RESPONSE_TRANSITIONS[self.response][step]
+
+    @property
+    def response_started(self) -> bool:
+        """Whether a response head went out (or waits in `head_pending`): too late for a 500."""
+        return self.response is not _START and self.response is not _CONTINUE_OWED
+
+    async def run_asgi(self, app: ASGIApp) -> None:
         """Call the app; turn its failures into a 500 or a closed connection."""
         try:
-            result = await app(self.scope, self.receive, self.send)
+            # An app breaking the ASGI contract may return something: its type says None.
+            result = await app(self.scope, self.receive, self.send)  # type: ignore[func-returns-value]  # see above
         except ClientDisconnected:
             pass
         except Exception as exc:
@@ -458,22 +502,29 @@ class RequestResponseCycle:
             if result is not None:
                 logger.error("ASGI callable should return None, but returned '%s'.", result)
                 self._fail()
-            elif not self.response_started and not self.disconnected:
+            elif self.request is _GONE or self.response is _COMPLETE:
+                pass
+            elif not self.response_started:
                 logger.error("ASGI callable returned without starting response.")
                 self._fail()
-            elif not self.response_complete and not self.disconnected:
+            else:
                 logger.error("ASGI callable returned without completing response.")
                 self.close_connection()
 
     def _fail(self) -> None:
         """500 when no response started yet, else close the half-sent response."""
-        if not self.response_started and not self.disconnected:
-            self.response_started = self.response_complete = True
+        if not self.response_started and self.request is not _GONE:
+            self._move_response(CycleStep.FAIL)
             self.keep_alive = False
             self.transport.write(_plain_response(500))
             self.protocol.on_response_complete()
         else:
             self.close_connection()
+
+    def disconnect(self) -> None:
+        """The client is gone (or broke the protocol): receive() says so, send() raises."""
+        self.request = REQUEST_TRANSITIONS[self.request][CycleStep.DISCONNECT]
+        self.wake()
 
     def wake(self) -> None:
         """Something receive() waits for happened: body data, its end, a disconnect."""
@@ -495,91 +546,59 @@ class RequestResponseCycle:
         if not self.transport.is_closing():
             self.transport.close()
 
-    async def receive(self) -> dict[str, Any]:
-        if self.waiting_for_100_continue and not self.transport.is_closing():
-            self.waiting_for_100_continue = False
+    async def receive(self) -> Message:
+        if self.response is _CONTINUE_OWED and not self.transport.is_closing():
+            self._move_response(CycleStep.CONTINUE)
             self.transport.write(CONTINUE_RESPONSE)
-        while not (
-            self.disconnected
-            or self.response_complete
-            or self.body
-            or (self.request_complete and not self.request_delivered)
-            or (self.request_delivered and self.protocol.eof)
-        ):
+        while True:
+            request = self.request
+            if request is _GONE or self.response is _COMPLETE:
+                return {"type": "http.disconnect"}
+            if self.body or request is _RECEIVED:
+                break
+            if request is _DELIVERED and self.protocol.eof:
+                # The client closed its side after its request: from here on it
+                # counts as gone, for receive() and for send().
+                self.disconnect()
+                self.close_connection()
+                return {"type": "http.disconnect"}
             self.flow.resume_reading()
             self.waiter = waiter = self.protocol.loop.create_future()
             try:
                 await waiter
             finally:
                 self.waiter = None
-        if self.disconnected or self.response_complete:
-            return {"type": "http.disconnect"}
-        if self.request_delivered:
-            # The client closed its side after its request: from here on it
-            # counts as gone, for receive() and for send().
-            self.disconnected = True
-            self.close_connection()
-            return {"type": "http.disconnect"}
         pieces = self.body
         body = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # no copy for one piece
         self.body = []
         self.body_size = 0
-        more_body = not self.request_complete
-        if more_body:
-            self.flow.resume_reading()
-        else:
-            self.request_delivered = True
-        return {"type": "http.request", "body": body, "more_body": more_body}
+        if request is _RECEIVED:
+            self.request = _AFTER_DELIVER
+            return {"type": "http.request", "body": body, "more_body": False}
+        self.flow.resume_reading()
+        return {"type": "http.request", "body": body, "more_body": True}
 
-    async def send(self, message: dict[str, Any]) -> None:
-        if self.disconnected:
+    async def send(self, message: Message) -> None:
+        if self.request is _GONE:
             raise ClientDisconnected("the client disconnected")
         if self.flow.write_paused:
             await self.flow.drain()
-            if self.disconnected:
+            if self.request is _GONE:
                 raise ClientDisconnected("the client disconnected")
         message_type = message["type"]
-        if not self.response_started:
-            if message_type != "http.response.start":
-                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{message_type}'.")
-            scope = self.scope
-            status = message["status"]
-            try:
-                self.writer = writer = ResponseWriter(
-                    status,
-                    message.get("headers", ()),
-                    http_version=scope["http_version"],
-                    head_request=scope["method"] == "HEAD",
-                    keep_alive=self.keep_alive and not self.protocol.shutting_down,
-                    extra=self.protocol.server_state.default_header_lines,
-                )
-            except InvalidResponse as exc:
-                raise RuntimeError(str(exc)) from None
-            self.response_started = True
-            self.waiting_for_100_continue = False
-            self.keep_alive = writer.keep_alive
-            if self.protocol.access_log:
-                access_logger.info(
-                    '%s - "%s %s HTTP/%s" %d',
-                    _client_text(scope["client"]),
-                    scope["method"],
-                    _path_with_query(scope),
-                    scope["http_version"],
-                    status,
-                )
-            self.head_pending = writer.head
-            self.protocol.loop.call_soon(self.flush_head)
-        elif not self.response_complete:
+        response = self.response
+        if response is _SENDING:
             if message_type != "http.response.body":
                 raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message_type}'.")
             writer = self.writer
             assert writer is not None
+            more_body = message.get("more_body", False)
             try:
                 data = writer.body(message.get("body", b""))
                 end = b""
-                if not message.get("more_body", False):
+                if not more_body:
                     end = writer.end()
-                    self.response_complete = True
+                    self.response = _AFTER_END
             except InvalidResponse as exc:
                 self.keep_alive = False
                 raise RuntimeError(str(exc)) from None
@@ -599,26 +618,59 @@ class RequestResponseCycle:
                 self.transport.write(data)
                 if end:
                     self.transport.write(end)
-            if self.response_complete:
+            if not more_body:
                 self.keep_alive = writer.keep_alive and self.keep_alive
                 self.wake()
                 self.protocol.on_response_complete()
-        else:
+        elif response is _COMPLETE:
             raise RuntimeError(f"Unexpected ASGI message '{message_type}' sent, after response already completed.")
+        else:  # START or CONTINUE_OWED: the head comes first
+            if message_type != "http.response.start":
+                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{message_type}'.")
+            scope = self.scope
+            status = message["status"]
+            protocol = self.protocol
+            keep_alive = self.keep_alive and not protocol.shutting_down
+            if keep_alive and self.request is _BODY:
+                keep_alive = reusable_with_unread_body(response, protocol.parser.body_left)
+            try:
+                self.writer = writer = ResponseWriter(
+                    status,
+                    message.get("headers", ()),
+                    http_version=scope["http_version"],
+                    head_request=scope["method"] == "HEAD",
+                    keep_alive=keep_alive,
+                    extra=protocol.server_state.default_header_lines,
+                )
+            except InvalidResponse as exc:
+                raise RuntimeError(str(exc)) from None
+            self.response = _AFTER_START
+            self.keep_alive = writer.keep_alive
+            if protocol.access_log:
+                access_logger.info(
+                    '%s - "%s %s HTTP/%s" %d',
+                    _client_text(scope["client"]),
+                    scope["method"],
+                    _path_with_query(scope),
+                    scope["http_version"],
+                    status,
+                )
+            self.head_pending = writer.head
+            protocol.loop.call_soon(self.flush_head)
 
 
 def _client_text(client: Any) -> str:
     return f"{client[0]}:{client[1]}" if client else "-"
 
 
-def _path_with_query(scope: dict[str, Any]) -> str:
-    path = scope["path"]
+def _path_with_query(scope: Scope) -> str:
+    path: str = scope["path"]
     if scope["query_string"]:
         return f"{path}?{scope['query_string'].decode('latin-1')}"
     return path
 
 
-async def service_unavailable(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def service_unavailable(scope: Scope, receive: Receive, send: Send) -> None:
     """The app that answers in place of the real one over `limit_concurrency`."""
     await send(
         {

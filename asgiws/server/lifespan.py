@@ -13,6 +13,7 @@ import asyncio
 import logging
 from typing import Any
 
+from ..types import Message
 from .config import Config
 
 logger = logging.getLogger("asgiws.error")
@@ -27,7 +28,7 @@ class Lifespan:
         self.startup_failed = False
         self.shutdown_failed = False
         self.should_exit = False
-        self._receive_queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._receive_queue: asyncio.Queue[Message] = asyncio.Queue()
         self._startup_event = asyncio.Event()
         self._shutdown_event = asyncio.Event()
         self._error_occurred = False
@@ -76,7 +77,7 @@ class Lifespan:
             self._startup_event.set()
             self._shutdown_event.set()
 
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "lifespan.startup.complete":
             self._check(not self._startup_event.is_set() and not self._shutdown_event.is_set(), kind)
@@ -104,5 +105,5 @@ class Lifespan:
         if not in_order:
             raise RuntimeError(f"ASGI lifespan message {kind!r} sent out of order.")
 
-    async def _receive(self) -> dict[str, Any]:
+    async def _receive(self) -> Message:
         return await self._receive_queue.get()

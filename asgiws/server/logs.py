@@ -28,7 +28,7 @@ LOG_LEVELS: dict[str, int] = {
 class LevelPrefixFormatter(logging.Formatter):
     """Prefixes each record with its padded level name, as uvicorn does."""
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+    def formatMessage(self, record: logging.LogRecord) -> str:
         record.__dict__["levelprefix"] = (record.levelname + ":").ljust(10)
         return super().formatMessage(record)
 

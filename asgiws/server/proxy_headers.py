@@ -10,9 +10,9 @@ otherwise any client could claim any address.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Awaitable, Callable
+from typing import Any
 
-ASGIApp = Callable[[dict[str, Any], Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]], Awaitable[None]]
+from ..types import ASGIApp, Receive, Scope, Send
 
 
 class TrustedHosts:
@@ -68,7 +68,7 @@ class ProxyHeadersMiddleware:
         self.trusted = TrustedHosts(trusted_hosts)
         self._cache: dict[str | None, bool] = {}
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             proto = forwarded_for = None
             for name, value in scope["headers"]:

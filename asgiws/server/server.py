@@ -6,9 +6,11 @@ startup and listens, or raises (`AppLoadError`, `StartupFailed`, the bind
 `OSError`); `await main_loop()` runs until `should_exit` is set (by a
 signal, `limit_max_requests`, or the caller); `await shutdown()` stops
 accepting, asks every connection to `shutdown()` (idle HTTP closes now,
-in-flight requests finish, WebSockets close with 1001), waits up to
-`timeout_graceful_shutdown`, cancels what is left, then runs the lifespan
-shutdown. `force_exit` (a second Ctrl-C) skips the wait. `await serve()`
+in-flight requests finish, WebSockets close with 1001, or 1012 after
+`exit_for_restart()`), waits up to `timeout_graceful_shutdown`, cancels
+what is left, then runs the lifespan shutdown. `force_exit` (a second
+Ctrl-C) skips the wait. From the end of startup to the end of shutdown,
+`callback_notify` is awaited every `timeout_notify` seconds. `await serve()`
 is the three in a row, with SIGINT/SIGTERM handled; `run()` is `serve()` in
 a new event loop. None of them exits the process: turning the errors into
 an exit status and a log line is `asgiws.run()`'s job (server/runner.py).
@@ -21,17 +23,19 @@ import contextlib
 import email.utils
 import logging
 import os
+import random
 import signal
 import socket
 import sys
-from typing import Any, Callable, Coroutine, Iterator, TypeVar
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 from .config import Config
 from .errors import StartupFailed
 from .http import HTTPProtocol
 from .lifespan import Lifespan
 from .signals import ShutdownSignals
-from .state import ServerState
+from .state import SERVICE_RESTART, ServerState
 
 logger = logging.getLogger("asgiws.error")
 
@@ -39,6 +43,9 @@ T = TypeVar("T")
 
 #: How often the main loop wakes up to check `should_exit` and refresh the Date header.
 TICK = 0.1
+#: Seconds between `exit_for_restart()` closing the listeners and the shutdown: a connection accepted
+#: just before has its first request read by then, so that it is answered instead of closed as idle.
+RESTART_ACCEPT_GRACE = 0.25
 
 
 class Server:
@@ -52,6 +59,11 @@ class Server:
         self.force_exit = False
         self.lifespan: Lifespan | None = None
         self.servers: list[asyncio.base_events.Server] = []
+        #: `limit_max_requests` plus this process's draw of `limit_max_requests_jitter` (None: no limit).
+        self.max_requests: int | None = None
+        if config.limit_max_requests is not None:
+            self.max_requests = config.limit_max_requests + random.randint(0, config.limit_max_requests_jitter)
+        self._notifier: asyncio.Task[None] | None = None
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve in a new event loop (uvloop when configured and installed) until exit; raises as `serve()`."""
@@ -89,6 +101,8 @@ class Server:
             await self._lifespan_shutdown()
             raise
         self.started = True
+        if config.callback_notify is not None:
+            self._notifier = asyncio.create_task(self._notify_forever())
 
     async def _listen(self, sockets: list[socket.socket] | None, app_state: dict[str, Any]) -> None:
         config = self.config
@@ -139,7 +153,7 @@ class Server:
     async def main_loop(self) -> None:
         """Tick until asked to exit, refreshing the cached Date header every second."""
         state = self.server_state
-        limit = self.config.limit_max_requests
+        limit = self.max_requests
         ticks = 0
         while not self.should_exit:
             await asyncio.sleep(TICK)
@@ -148,7 +162,35 @@ class Server:
                 state.set_default_headers(default_headers(self.config))
             if limit is not None and state.total_requests >= limit:
                 logger.warning("Maximum request limit of %d exceeded. Terminating process.", limit)
-                self.should_exit = True
+                self.max_requests_reached()
+
+    def max_requests_reached(self) -> None:
+        """`limit_max_requests` was reached: exit. A worker that its supervisor replaces exits as for a restart."""
+        self.should_exit = True
+
+    def exit_for_restart(self) -> None:
+        """Shut down because another server takes over: WebSockets close with 1012 (service restart).
+
+        New connections go to the other server at once (the listeners close
+        now); the shutdown starts RESTART_ACCEPT_GRACE later, so that a
+        connection accepted just before, whose request is on its way, is
+        answered. Call it from the server's event loop.
+        """
+        self.server_state.close_code = SERVICE_RESTART
+        for server in self.servers:
+            server.close()
+        asyncio.get_running_loop().call_later(RESTART_ACCEPT_GRACE, setattr, self, "should_exit", True)
+
+    async def _notify_forever(self) -> None:
+        """Await `callback_notify` now and every `timeout_notify` seconds (a failure is logged, not fatal)."""
+        callback = self.config.callback_notify
+        assert callback is not None
+        while True:
+            try:
+                await callback()
+            except Exception:
+                logger.exception("callback_notify failed")
+            await asyncio.sleep(self.config.timeout_notify)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Stop accepting, close connections gracefully, then run the lifespan shutdown."""
@@ -166,7 +208,7 @@ class Server:
         timeout = self.config.timeout_graceful_shutdown
         try:
             await asyncio.wait_for(self._wait_connections_closed(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             logger.error(
                 "Cancel %d running task(s), timeout graceful shutdown exceeded", len(state.tasks)
             )
@@ -187,6 +229,9 @@ class Server:
                 os.remove(self.config.uds)
         if not self.force_exit:
             await self._lifespan_shutdown()
+        if self._notifier is not None:
+            self._notifier.cancel()
+            self._notifier = None
 
     async def _wait_connections_closed(self) -> None:
         state = self.server_state
@@ -234,16 +279,8 @@ def run_in_new_loop(main: Callable[[], Coroutine[Any, Any, T]], loop: str) -> T:
 
     `Server.run()` serves this way; so does `asgiws.testing.LiveServer`, in its own thread.
     """
-    factory = loop_factory(loop)
-    if sys.version_info >= (3, 11):
-        with asyncio.Runner(loop_factory=factory) as runner:
-            return runner.run(main())
-    new_loop = factory() if factory is not None else asyncio.new_event_loop()  # Python 3.10
-    asyncio.set_event_loop(new_loop)
-    try:
-        return new_loop.run_until_complete(main())
-    finally:
-        new_loop.close()
+    with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
+        return runner.run(main())
 
 
 def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:

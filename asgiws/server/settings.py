@@ -16,10 +16,12 @@ does something. Its type says what the command line accepts: `bool` is a
 ``--name/--no-name`` flag, `int`/`float` a number, `... | None` also takes
 ``none``, a `Literal` its values (also enforced on `Config`). A default the
 protocol core or the client needs too is a constant of `protocol/limits.py`,
-named here, never a second literal. `uvicorn_only=True` marks a uvicorn
-keyword that asgiws accepts (so uvicorn calls run) but ignores, with a
-warning when set; such rows have no option. Rows after `app`, `host` and
-`port` are keyword-only, so a new row never shifts a positional argument.
+named here, never a second literal. `unsupported="why"` marks a uvicorn
+setting asgiws does not do: it is accepted with uvicorn's default (and the
+values in `accepts`), so every uvicorn call runs, and any other value is
+refused with `UnsupportedSetting` naming it and saying why; nothing a
+uvicorn user sets is silently ignored. Rows after `app`, `host` and `port`
+are keyword-only, so a new row never shifts a positional argument.
 
 `tests/server/test_settings.py` holds README.md's settings table, the
 options and `--help` to this table.
@@ -29,17 +31,15 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import logging
 import os
 import ssl
 import types
 import typing
-from typing import Any, Callable, Literal, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
 
 from ..protocol import limits
 from .logs import LOG_LEVELS
-
-logger = logging.getLogger("asgiws.error")
 
 #: What `lifespan=` accepts: run it if the app supports it, always, never.
 LifespanMode = Literal["auto", "on", "off"]
@@ -70,6 +70,10 @@ class InvalidSetting(ValueError):
         self.problem = problem
 
 
+class UnsupportedSetting(InvalidSetting):
+    """A uvicorn setting asgiws does not do was given a value other than uvicorn's default."""
+
+
 #: How a row appears on the command line: "option" (``--name VALUE``),
 #: "flag" (``--name/--no-name``), "boolean" (``--name BOOLEAN`` as uvicorn
 #: spells some, plus ``--no-name``), "append" (repeatable ``--name VALUE``),
@@ -91,7 +95,8 @@ class Setting:
     metavar: str | None = None
     parser: Callable[[str], Any] | None = None
     default_text: str | None = None
-    uvicorn_only: bool = False
+    unsupported: str | None = None
+    accepts: tuple[Any, ...] = ()
 
 
 def setting(
@@ -107,7 +112,8 @@ def setting(
     metavar: str | None = None,
     parser: Callable[[str], Any] | None = None,
     default_text: str | None = None,
-    uvicorn_only: bool = False,
+    unsupported: str | None = None,
+    accepts: Sequence[Any] = (),
     secret: bool = False,
 ) -> Any:
     """One row of `Settings`: its default (`dataclasses.MISSING`: required), CLI group and help, and when needed:
@@ -117,8 +123,9 @@ def setting(
     from the type when None); `aliases` more option strings; `metavar`;
     `parser` text to value for the command line (derived from the type when
     None); `default_text` what `--help` says the default is, when the value
-    itself would mislead; `uvicorn_only` accepted and ignored (see the module
-    docstring); `secret` kept out of `repr()`.
+    itself would mislead; `unsupported` why asgiws refuses any value but the
+    default and `accepts` (see the module docstring); `secret` kept out of
+    `repr()`.
     """
     row = Setting(
         group=group,
@@ -126,12 +133,13 @@ def setting(
         choices=tuple(choices),
         min=min,
         max=max,
-        cli="none" if uvicorn_only else cli,
+        cli=cli,
         aliases=tuple(aliases),
         metavar=metavar,
         parser=parser,
         default_text=default_text,
-        uvicorn_only=uvicorn_only,
+        unsupported=unsupported,
+        accepts=(default, *accepts),
     )
     return dataclasses.field(default=default, repr=not secret, metadata={"setting": row})
 
@@ -188,17 +196,26 @@ class Settings:
     timeout_graceful_shutdown: float | None = setting(
         30, Group.SERVER, "seconds to let connections finish at shutdown (none: forever)", min=0
     )
-    env_file: str | os.PathLike[str] | None = setting(None, Group.SERVER, "uvicorn's .env file", uvicorn_only=True)
-    reset_contextvars: bool = setting(False, Group.SERVER, "uvicorn's context reset", uvicorn_only=True)
+    env_file: str | os.PathLike[str] | None = setting(
+        None, Group.SERVER, "load environment variables from this .env file (python-dotenv) before loading the app"
+    )
+    reset_contextvars: bool = setting(
+        False,
+        Group.SERVER,
+        "uvicorn's fresh context per request (refused)",
+        unsupported="asgiws runs each request in a copy of the server's context",
+    )
 
     # -- HTTP --
     http: Any = setting(
         "auto",
         Group.HTTP,
-        "accepted for uvicorn compatibility; asgiws has one HTTP/1.1 implementation",
+        "uvicorn's HTTP implementations: asgiws serves each name with its own HTTP/1.1",
         choices=("auto", "h11", "httptools"),
     )
-    http2: bool = setting(False, Group.HTTP, "uvicorn's HTTP/2", uvicorn_only=True)
+    http2: bool = setting(
+        False, Group.HTTP, "uvicorn's HTTP/2 (refused)", unsupported="asgiws serves HTTP/1.1 only"
+    )
     limit_request_line: int = setting(
         limits.MAX_REQUEST_LINE, Group.HTTP, "longest request line, in bytes (414 beyond)", min=1
     )
@@ -284,26 +301,77 @@ class Settings:
         None, Group.TLS, "CA certificates file for client certificates"
     )
     ssl_ciphers: str | None = setting("TLSv1", Group.TLS, "TLS ciphers (OpenSSL syntax)")
-    ssl_context_factory: Any = setting(None, Group.TLS, "uvicorn's SSLContext factory", uvicorn_only=True)
+    ssl_context_factory: Callable[..., ssl.SSLContext] | None = setting(
+        None,
+        Group.TLS,
+        "factory(config, default_factory) -> ssl.SSLContext, to build the TLS context yourself",
+        cli="none",
+    )
 
     # -- processes --
-    workers: int | None = setting(None, Group.PROCESSES, "number of worker processes", min=1, default_text="1")
+    workers: int | None = setting(
+        None, Group.PROCESSES, "number of worker processes", min=1, default_text="$WEB_CONCURRENCY or 1"
+    )
     limit_max_requests: int | None = setting(
-        None, Group.PROCESSES, "requests to serve before exiting (none: no limit)", min=1
+        None,
+        Group.PROCESSES,
+        "requests to serve before exiting; a supervised worker is replaced (none: no limit)",
+        min=1,
+    )
+    limit_max_requests_jitter: int = setting(
+        0,
+        Group.PROCESSES,
+        "up to this many more requests, drawn per process, so that workers do not all restart at once",
+        min=0,
+    )
+    timeout_worker_healthcheck: float = setting(
+        5,
+        Group.PROCESSES,
+        "seconds a worker's event loop has to answer the supervisor's health check before it is killed and replaced",
+        min=0.01,
     )
     timeout_notify: float = setting(
-        30, Group.PROCESSES, "accepted for uvicorn compatibility (workers are not health-checked yet)", min=0
+        30,
+        Group.PROCESSES,
+        "seconds a new worker has to start serving before it is killed; how often callback_notify is called",
+        min=0.01,
     )
-    limit_max_requests_jitter: int = setting(0, Group.PROCESSES, "uvicorn's jitter", uvicorn_only=True)
-    timeout_worker_healthcheck: float = setting(5, Group.PROCESSES, "uvicorn's health check", uvicorn_only=True)
-    callback_notify: Callable[..., Any] | None = setting(
-        None, Group.PROCESSES, "uvicorn's notify callback", uvicorn_only=True
+    callback_notify: Callable[[], Awaitable[None]] | None = setting(
+        None, Group.PROCESSES, "awaited every timeout_notify seconds while serving (gunicorn's heartbeat)", cli="none"
     )
-    reload: bool = setting(False, Group.PROCESSES, "uvicorn's reload", uvicorn_only=True)
-    reload_dirs: list[str] | str | None = setting(None, Group.PROCESSES, "uvicorn's reload", uvicorn_only=True)
-    reload_delay: float = setting(0.25, Group.PROCESSES, "uvicorn's reload", uvicorn_only=True)
-    reload_includes: list[str] | str | None = setting(None, Group.PROCESSES, "uvicorn's reload", uvicorn_only=True)
-    reload_excludes: list[str] | str | None = setting(None, Group.PROCESSES, "uvicorn's reload", uvicorn_only=True)
+    reload: bool = setting(
+        False,
+        Group.PROCESSES,
+        "restart the server when a watched file changes; open WebSockets close with 1012 (needs watchfiles)",
+    )
+    reload_dirs: list[str] | str | None = setting(
+        None,
+        Group.PROCESSES,
+        "a directory to watch for --reload (repeatable)",
+        cli="append",
+        aliases=("--reload-dir",),
+        metavar="PATH",
+        default_text="the current directory",
+    )
+    reload_includes: list[str] | str | None = setting(
+        None,
+        Group.PROCESSES,
+        "a glob of files whose change reloads, besides *.py (repeatable)",
+        cli="append",
+        aliases=("--reload-include",),
+        metavar="GLOB",
+    )
+    reload_excludes: list[str] | str | None = setting(
+        None,
+        Group.PROCESSES,
+        "a glob or directory whose changes never reload, besides .*, .py[cod], .sw.* and ~* (repeatable)",
+        cli="append",
+        aliases=("--reload-exclude",),
+        metavar="GLOB",
+    )
+    reload_delay: float = setting(
+        0.25, Group.PROCESSES, "seconds to wait after a change for more before restarting, once", min=0
+    )
 
     # -- logging --
     log_config: dict[str, Any] | str | None = setting(
@@ -317,19 +385,18 @@ class Settings:
         default_text="info",
     )
     access_log: bool = setting(True, Group.LOGGING, "log one line per request")
-    use_colors: bool | None = setting(None, Group.LOGGING, "accepted for uvicorn compatibility (no colors)")
+    use_colors: bool | None = setting(
+        None,
+        Group.LOGGING,
+        "colored logs (refused; --no-use-colors is what asgiws does)",
+        unsupported="asgiws logs without colors",
+        accepts=(False,),
+    )
 
     def __post_init__(self) -> None:
-        """Check every row's value; warn about uvicorn-only settings given a value."""
+        """Check every row's value: InvalidSetting (UnsupportedSetting) naming the first wrong one."""
         for row in ROWS:
-            value = getattr(self, row.name)
-            if row.uvicorn_only:
-                if value != row.default:
-                    logger.warning(
-                        "The uvicorn setting %s=%r is not supported by asgiws and is ignored.", row.name, value
-                    )
-            else:
-                row.check(value)
+            row.check(getattr(self, row.name))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -368,13 +435,19 @@ class Row(Setting):
         return format_value(self.default)
 
     def check(self, value: Any) -> None:
-        """Raise InvalidSetting unless `value` has the row's type, choices and bounds."""
+        """Raise InvalidSetting unless `value` has the row's type, choices and bounds, and is supported."""
+        if self.unsupported is not None:
+            if not any(value is accepted or value == accepted for accepted in self.accepts):
+                raise UnsupportedSetting(self.name, f"is not supported: {self.unsupported}")
+            return
         if value is None:
             if not self.nullable:
                 raise InvalidSetting(self.name, "may not be None")
             return
         classes = self.classes
-        if classes is not None and (not isinstance(value, classes) or isinstance(value, bool) and bool not in classes):
+        if classes is not None and (
+            not isinstance(value, classes) or (isinstance(value, bool) and bool not in classes)
+        ):
             raise InvalidSetting(self.name, f"must be {self.describe_type()}, got {value!r}")
         if self.choices and isinstance(value, str) and value not in self.choices:
             raise InvalidSetting(self.name, f"must be one of {', '.join(self.choices)}, got {value!r}")
@@ -487,18 +560,19 @@ ROWS: tuple[Row, ...] = _rows()
 #: The rows by name.
 BY_NAME: dict[str, Row] = {row.name: row for row in ROWS}
 
-#: uvicorn.Config keywords asgiws accepts so that uvicorn calls run unchanged, with their uvicorn defaults.
-UVICORN_ONLY_SETTINGS: dict[str, Any] = {row.name: row.default for row in ROWS if row.uvicorn_only}
+#: uvicorn settings asgiws does not do, with the one value (uvicorn's default) it accepts for each.
+UNSUPPORTED_SETTINGS: dict[str, Any] = {row.name: row.default for row in ROWS if row.unsupported is not None}
 
 __all__ = [
     "BY_NAME",
     "ROWS",
-    "UVICORN_ONLY_SETTINGS",
+    "UNSUPPORTED_SETTINGS",
     "Group",
     "InvalidSetting",
     "Row",
     "Setting",
     "Settings",
+    "UnsupportedSetting",
     "format_value",
     "setting",
 ]

@@ -7,7 +7,10 @@ the main thread only, so elsewhere it does nothing and whoever runs a server
 in a thread stops it with `should_exit`. With `loop`, the callback runs in
 that event loop (`call_soon_threadsafe`), which also wakes a loop sleeping
 in `select()`. What a first or a second signal means is the callback's
-business (`Server.handle_exit`: graceful, then forced).
+business (`Server.handle_exit`: graceful, then forced). Whoever handles
+more signals passes them (`signals=`): the supervisor adds SIGHUP (rolling
+restart) and SIGTTIN/SIGTTOU (one worker more or less), the gunicorn worker
+SIGQUIT (quick exit).
 """
 
 from __future__ import annotations
@@ -16,27 +19,34 @@ import asyncio
 import contextlib
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any, Callable
+from typing import Any
 
 #: The signals that stop a server.
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class ShutdownSignals:
-    """Routes SIGINT and SIGTERM to `callback(sig)` while installed; see the module docstring."""
+    """Routes SIGINT and SIGTERM (or `signals`) to `callback(sig)` while installed; see the module docstring."""
 
-    def __init__(self, callback: Callable[[int], None], loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(
+        self,
+        callback: Callable[[int], None],
+        loop: asyncio.AbstractEventLoop | None = None,
+        signals: tuple[int, ...] = HANDLED_SIGNALS,
+    ) -> None:
         self.callback = callback
         self.loop = loop
+        self.signals = signals
         #: The handlers replaced by install(), by signal, for a callback that passes a signal on.
         self.previous: dict[int, Any] = {}
 
     def install(self) -> bool:
-        """Take over SIGINT and SIGTERM; False (nothing done) outside the main thread."""
+        """Take over the signals (SIGINT and SIGTERM); False (nothing done) outside the main thread."""
         if threading.current_thread() is not threading.main_thread():
             return False
-        for sig in HANDLED_SIGNALS:
+        for sig in self.signals:
             with contextlib.suppress(ValueError, OSError):  # a signal this platform cannot catch
                 self.previous[sig] = signal.signal(sig, self._handle)
         return True

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+#: The close code of WebSockets when the server goes away (SIGINT/SIGTERM, `should_exit`).
+GOING_AWAY = 1001
+#: The close code of WebSockets when the server restarts (`--reload`, SIGHUP, a recycled worker):
+#: the client may reconnect at once.
+SERVICE_RESTART = 1012
+
 
 class Connection(Protocol):
     """What the server needs of every connection protocol (HTTP and WebSocket)."""
 
     def shutdown(self) -> None:
-        """Start a graceful close: finish in-flight work, then close (WebSocket: 1001)."""
+        """Start a graceful close: finish in-flight work, then close (WebSocket: `ServerState.close_code`)."""
 
 
 class ServerState:
@@ -21,7 +27,9 @@ class ServerState:
     running ASGI app tasks; `total_requests` counts HTTP requests and
     WebSocket handshakes, for `limit_max_requests`; `default_headers` are the
     Server/Date/configured headers every response starts with, refreshed by
-    the server once a second so no request formats a date.
+    the server once a second so no request formats a date; `close_code` is
+    what WebSockets close with at shutdown (GOING_AWAY, or SERVICE_RESTART
+    when the server is being replaced).
     """
 
     __slots__ = (
@@ -31,6 +39,7 @@ class ServerState:
         "default_headers",
         "default_header_lines",
         "shutting_down",
+        "close_code",
     )
 
     def __init__(self) -> None:
@@ -41,6 +50,7 @@ class ServerState:
         self.default_header_lines = b""
         #: Set when graceful shutdown starts: late connections answer one request, then close.
         self.shutting_down = False
+        self.close_code = GOING_AWAY
 
     def set_default_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
         """Replace the default headers, as pairs and as ready-to-send header lines."""

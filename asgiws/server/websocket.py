@@ -47,6 +47,7 @@ from ..protocol.connection import Side, State, WebSocketConnection
 from ..protocol.deflate import DeflateSettings
 from ..protocol.errors import ConnectionClosed, HandshakeError, connection_closed
 from ..protocol.handshake import UpgradeRequest, accept_response, reject_response
+from ..types import Message
 
 error_logger = logging.getLogger("asgiws.error")
 access_logger = logging.getLogger("asgiws.access")
@@ -189,7 +190,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
 
     # -- ASGI send -----------------------------------------------------------------
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: Message) -> None:
         """Handle one ASGI message from the app; raises ConnectionClosed once closed."""
         kind = message["type"]
         conn = self.conn
@@ -288,11 +289,11 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self._finish()
 
     def shutdown(self) -> None:
-        """Graceful shutdown: close with 1001 (going away), bounded by the close timeout."""
+        """Graceful shutdown: close with `server_state.close_code` (1001, or 1012 on a restart)."""
         conn = self.conn
         if conn is not None:
             if conn.state is _OPEN:
-                self._start_close(1001, "")
+                self._start_close(self.server_state.close_code, "")
         elif self.handshake is PENDING or self.handshake is RESPONDING:
             self._respond_and_close(503, [], None)
 

@@ -79,7 +79,8 @@ class LiveServer:
         self.server = Server(self.config)  # a stopped Server does not start again
         self._started.clear()
         self._failure = None
-        self.thread = threading.Thread(target=self._run, args=(sock,), name=f"asgiws-live-server-{self.port}", daemon=True)
+        name = f"asgiws-live-server-{self.port}"
+        self.thread = threading.Thread(target=self._run, args=(sock,), name=name, daemon=True)
         self.thread.start()
         self._started.wait()
         if self._failure is not None:

@@ -11,8 +11,8 @@ Disable the plugin with ``-p no:asgiws``.
 from __future__ import annotations
 
 import contextlib
-
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 

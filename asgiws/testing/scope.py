@@ -2,22 +2,17 @@
 
 The scope has the server's shape (spec version 2.4, `path` starting with
 `root_path`, a copy of the lifespan state under "state"), so an app tested
-in process sees what it sees when served. The ASGI aliases below stand in for
-`asgiws.types` until that module exists.
+in process sees what it sees when served.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from ..types import Scope
 
 if TYPE_CHECKING:
     import httpx
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ASGI = {"version": "3.0", "spec_version": "2.4"}
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -30,7 +25,7 @@ def request_scope(
     root_path: str,
     client: tuple[str, int],
     app_state: dict[str, Any],
-) -> dict[str, Any]:
+) -> Scope:
     """The "http" or "websocket" scope for `request` (for a WebSocket, the handshake's GET)."""
     url = request.url
     scheme = url.scheme

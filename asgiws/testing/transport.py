@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
-from .scope import ASGIApp, Message, request_scope
+from ..types import ASGIApp, Message, Scope
+from .scope import request_scope
 
 __all__ = ["ASGITransport", "ClientDisconnected"]
 
@@ -89,12 +91,13 @@ class ASGITransport(httpx.AsyncBaseTransport):
 class Exchange:
     """One request and its response between the client and a running app."""
 
-    def __init__(self, app: ASGIApp, scope: dict[str, Any], request: httpx.Request, raise_app_exceptions: bool) -> None:
+    def __init__(self, app: ASGIApp, scope: Scope, request: httpx.Request, raise_app_exceptions: bool) -> None:
         self.request = request
         self.raise_app_exceptions = raise_app_exceptions
         timeout = request.extensions.get("timeout", {})
         self.read_timeout: float | None = timeout.get("read")
-        self._body = aiter(request.stream)  # type: ignore[arg-type]
+        assert isinstance(request.stream, httpx.AsyncByteStream)  # an async transport's requests stream async
+        self._body = aiter(request.stream)
         self._next_chunk: bytes | None = None
         self._request_complete = False
         self._head: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = asyncio.get_running_loop().create_future()
@@ -107,7 +110,7 @@ class Exchange:
 
     # -- the app's side -------------------------------------------------------
 
-    async def _run(self, app: ASGIApp, scope: dict[str, Any]) -> None:
+    async def _run(self, app: ASGIApp, scope: Scope) -> None:
         try:
             await app(scope, self.receive, self.send)
         except BaseException as exc:
@@ -178,7 +181,7 @@ class Exchange:
         waiting = asyncio.ensure_future(self._wait_head())
         try:
             await asyncio.wait_for(waiting, self.read_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise httpx.ReadTimeout("the app sent no response head in time", request=self.request) from None
         if self._head.done():
             return self._head.result()
@@ -201,7 +204,7 @@ class Exchange:
         while True:
             try:
                 chunk = await asyncio.wait_for(self.chunks.get(), self.read_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise httpx.ReadTimeout("the app sent no more of the body in time", request=self.request) from None
             if chunk is _END:
                 break

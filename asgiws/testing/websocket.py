@@ -36,11 +36,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from typing import Any, AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator
+from typing import Any, Final
 
 from ..app.datastructures import Headers
 from ..protocol.errors import ConnectionClosed, InvalidStatus, connection_closed
-from .scope import ASGIApp, Message
+from ..types import ASGIApp, Message, Scope
 
 __all__ = ["InProcessWebSocket"]
 
@@ -56,7 +57,15 @@ class Phase(enum.Enum):
 
 CONNECTING, RESPONDING, OPEN, CLOSED = Phase.CONNECTING, Phase.RESPONDING, Phase.OPEN, Phase.CLOSED
 
-_END = object()  # last in the client's queue, and put back each time it is read: recv() returns None
+
+
+class _End(enum.Enum):
+    """Last in the client's queue, and put back each time it is read: recv() returns None."""
+
+    END = 0
+
+
+_END: Final = _End.END
 
 
 class InProcessWebSocket:
@@ -65,7 +74,7 @@ class InProcessWebSocket:
     def __init__(
         self,
         app: ASGIApp,
-        scope: dict[str, Any],
+        scope: Scope,
         *,
         raise_app_exceptions: bool = True,
         close_timeout: float | None = 10.0,
@@ -86,7 +95,7 @@ class InProcessWebSocket:
         self.close_reason: str | None = None
         self.phase = CONNECTING
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
-        self._to_client: asyncio.Queue[Any] = asyncio.Queue()
+        self._to_client: asyncio.Queue[str | bytes | _End] = asyncio.Queue()
         self._disconnect: Message | None = None  # what every receive() returns once the queue is empty
         self._connection = {"disconnected": False}  # the scope's "asgiws.connection" extension
         self._denial: tuple[int, list[tuple[bytes, bytes]], list[bytes]] | None = None

@@ -14,7 +14,13 @@ from typing import Any
 from asgiws.testing import TestClient
 
 
-def http_scope(method: str = "GET", path: str = "/", query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None, root_path: str = "") -> dict[str, Any]:
+def http_scope(
+    method: str = "GET",
+    path: str = "/",
+    query: bytes = b"",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    root_path: str = "",
+) -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -74,6 +80,13 @@ def websocket_closed_before_accept(app: Any, path: str) -> dict[str, Any]:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "websocket", "path": path, "raw_path": path.encode(), "query_string": b"", "headers": [], "root_path": ""}
+    scope = {
+        "type": "websocket",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [],
+        "root_path": "",
+    }
     asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
     return sent[0]

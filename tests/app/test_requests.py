@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
-from asgiws.app import App, Request
+from asgiws.app import App, Request, WebSocket
 from asgiws.app.datastructures import Headers, QueryParams
 from asgiws.app.requests import parse_cookies
 from tests.conftest import running_server
@@ -54,7 +56,11 @@ def test_request_over_the_wire(server_kind: str) -> None:
             assert client.post("/body", content=b"hello").content == b"hello"
             assert client.post("/json", json={"a": [1, 2]}).json() == {"got": {"a": [1, 2]}}
             assert client.post("/json", content=b"{not json").status_code == 400
-            response = client.post("/form", content=b"a=1+2&b=x&b=%C3%A9&empty=", headers={"content-type": "application/x-www-form-urlencoded"})
+            response = client.post(
+                "/form",
+                content=b"a=1+2&b=x&b=%C3%A9&empty=",
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
             assert response.json() == {"a": "1 2", "all_b": ["x", "é"], "empty": ""}
             assert client.post("/form", content=b"{}", headers={"content-type": "application/json"}).status_code == 415
 
@@ -65,7 +71,12 @@ def test_request_over_the_wire(server_kind: str) -> None:
             assert client.post("/stream", content=chunks()).json() == {"total": 200000}
             response = client.get(
                 "/info?q=a%20b&q=c&flag",
-                headers=[("x-multi", "1"), ("X-Multi", "2"), ("user-agent", "tester"), ("cookie", 'sid=abc; theme="dark"')],
+                headers=[
+                    ("x-multi", "1"),
+                    ("X-Multi", "2"),
+                    ("user-agent", "tester"),
+                    ("cookie", 'sid=abc; theme="dark"'),
+                ],
             )
             info = response.json()
             assert info["method"] == "GET"
@@ -94,3 +105,45 @@ def test_query_params_and_cookies() -> None:
     query = QueryParams(b"a=1&a=2&b=%2F")
     assert query["a"] == "2" and query.getlist("a") == ["1", "2"] and query["b"] == "/"
     assert parse_cookies("a=1; b = 2 ;c") == {"a": "1", "b": "2", "": "c"}
+
+
+def test_request_and_websocket_read_the_scope_alike() -> None:
+    """`HTTPConnection` is written once: both read a scope the same way, and cache what they build."""
+    scope: dict[str, Any] = {
+        "type": "websocket",
+        "scheme": "ws",
+        "server": ("127.0.0.1", 8000),
+        "client": ["10.0.0.1", 5555],
+        "path": "/rooms/caf\u00e9",
+        "raw_path": b"/rooms/caf%C3%A9",
+        "query_string": b"a=1&a=2",
+        "headers": [(b"host", b"example.org"), (b"cookie", b"sid=abc"), (b"x-multi", b"1"), (b"x-multi", b"2")],
+        "path_params": {"room": "caf\u00e9"},
+    }
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("not called")
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("not called")
+
+    request = Request(dict(scope, type="http", scheme="http", method="GET"))
+    websocket = WebSocket(scope, receive, send)
+    for connection in (request, websocket):
+        assert connection.headers.get_all("x-multi") == ["1", "2"]
+        assert connection.query_params.getlist("a") == ["1", "2"]
+        assert connection.cookies == {"sid": "abc"}
+        assert connection.client == ("10.0.0.1", 5555)
+        assert connection.path_params == {"room": "caf\u00e9"}
+        assert connection.url.netloc == "example.org" and connection.url.path == "/rooms/caf\u00e9"
+        assert connection.headers is connection.headers and connection.url is connection.url
+        assert connection.query_params is connection.query_params and connection.cookies is connection.cookies
+        connection.state["seen"] = True
+        assert connection.scope["state"] == {"seen": True}
+    assert str(request.url) == "http://example.org/rooms/caf\u00e9?a=1&a=2"
+    assert request.path == "/rooms/caf\u00e9"
+    # The handler style's names: the request target as sent, and the same cached objects.
+    assert websocket.path == "/rooms/caf%C3%A9?a=1&a=2"
+    assert websocket.request_headers is websocket.headers
+    assert websocket.remote_address == websocket.client
+    assert not hasattr(websocket, "__dict__") and not hasattr(request, "__dict__")

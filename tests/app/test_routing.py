@@ -17,7 +17,9 @@ from tests.conftest import running_server
 
 
 def echo_params(request: Any) -> JSONResponse:
-    return JSONResponse({"params": request.path_params, "types": {k: type(v).__name__ for k, v in request.path_params.items()}})
+    return JSONResponse(
+        {"params": request.path_params, "types": {k: type(v).__name__ for k, v in request.path_params.items()}}
+    )
 
 
 async def aecho_params(request: Any) -> JSONResponse:
@@ -109,7 +111,10 @@ def test_mount_extends_root_path_and_keeps_path() -> None:
 
 
 def test_many_routes_each_found() -> None:
-    router = Router([Route(f"/r{i}/{{id:int}}", aecho_params) for i in range(300)] + [Route(f"/s{i}", aecho_params) for i in range(300)])
+    router = Router(
+        [Route(f"/r{i}/{{id:int}}", aecho_params) for i in range(300)]
+        + [Route(f"/s{i}", aecho_params) for i in range(300)]
+    )
     for i in (0, 150, 299):
         route, params, _ = router.match(http_scope("GET", f"/r{i}/{i}"))
         assert route is router.routes[i] and params == {"id": i}

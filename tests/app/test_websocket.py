@@ -20,7 +20,7 @@ from tests.conftest import running_server
 TIMEOUT = 10
 
 
-def make_app(events: "queue.Queue[Any]") -> App:
+def make_app(events: queue.Queue[Any]) -> App:
     app = App()
 
     @app.websocket("/echo")
@@ -28,7 +28,9 @@ def make_app(events: "queue.Queue[Any]") -> App:
         async for message in websocket:
             await websocket.send(message)
         # The loop ended cleanly at close; recv keeps returning None.
-        events.put(("echo done", await websocket.recv(), websocket.closed, websocket.close_code, websocket.close_reason))
+        events.put(
+            ("echo done", await websocket.recv(), websocket.closed, websocket.close_code, websocket.close_reason)
+        )
 
     @app.websocket("/where/{room}")
     async def where(websocket: WebSocket, path: str) -> None:

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from typing import Any, Coroutine, Iterator, TypeVar
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -22,7 +23,9 @@ def run(coroutine: Coroutine[Any, Any, T], timeout: float = TIMEOUT) -> T:
     return asyncio.run(bounded())
 
 
-def raw_request(host: str, port: int, target: str, method: str = "GET", headers: str = "") -> tuple[int, dict[str, str], bytes]:
+def raw_request(
+    host: str, port: int, target: str, method: str = "GET", headers: str = ""
+) -> tuple[int, dict[str, str], bytes]:
     """Send a request line exactly as given (no client-side normalisation of `..`)."""
     request = f"{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n{headers}\r\n"
     with socket.create_connection((host, port), timeout=TIMEOUT) as sock:

@@ -37,7 +37,12 @@ def python_blocks(page: Path) -> list[str]:
 
 
 def included(page: Path) -> list[str]:
-    return [INCLUDE.match(line.strip()).group(1) for body in python_blocks(page) for line in body.splitlines() if INCLUDE.match(line.strip())]  # type: ignore[union-attr]
+    return [
+        match.group(1)
+        for body in python_blocks(page)
+        for line in body.splitlines()
+        if (match := INCLUDE.match(line.strip()))
+    ]
 
 
 def snippets() -> list[Path]:
@@ -56,7 +61,9 @@ def test_every_python_block_is_an_included_file(page: Path) -> None:
     assert blocks, f"{page} has no Python block"
     for body in blocks:
         lines = [line.strip() for line in body.splitlines() if line.strip()]
-        assert lines and all(INCLUDE.match(line) for line in lines), f"a block of {page.name} is not an include:\n{body}"
+        assert lines and all(INCLUDE.match(line) for line in lines), (
+            f"a block of {page.name} is not an include:\n{body}"
+        )
     for path in included(page):
         assert (ROOT / path).is_file(), f"{page.name} includes {path}, which does not exist"
 
@@ -71,13 +78,26 @@ def test_test_snippets_pass() -> None:
     tests = [path for path in snippets() if path.name.startswith("test_")]
     # -p no:asgiws: when asgiws is installed, its entry point must not load the plugin twice.
     command = [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:asgiws", "-p", PLUGIN]
-    result = subprocess.run(command + [str(path) for path in tests], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(
+        command + [str(path) for path in tests],
+        cwd=ROOT,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     for path in tests:
         assert f"PASSED {path.relative_to(ROOT)}::" in result.stdout, f"no test of {path.name} passed:\n{result.stdout}"
 
 
-@pytest.mark.parametrize("script", [path for path in snippets() if not path.name.startswith(("test_", "conftest"))], ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "script",
+    [path for path in snippets() if not path.name.startswith(("test_", "conftest"))],
+    ids=lambda path: path.name,
+)
 def test_script_snippet_runs(script: Path) -> None:
-    result = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=TIMEOUT
+    )
     assert result.returncode == 0, f"{script.name} failed:\n{result.stdout}\n{result.stderr}"

@@ -17,7 +17,9 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 from websockets.asyncio.client import connect
 
@@ -86,11 +88,11 @@ async def open_page(url: str, timeout: float = 20.0) -> AsyncIterator[Page]:
     try:
         port_file = os.path.join(profile, "DevToolsActivePort")
         deadline = time.monotonic() + timeout
-        while not (os.path.exists(port_file) and open(port_file).read().strip()):
+        while not (os.path.exists(port_file) and Path(port_file).read_text().strip()):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("chromium did not start its DevTools endpoint")
             await asyncio.sleep(0.05)
-        port = int(open(port_file).read().split()[0])
+        port = int(Path(port_file).read_text().split()[0])
         page_url = None
         while page_url is None:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as response:

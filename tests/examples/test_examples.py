@@ -10,8 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -52,11 +52,11 @@ def example(name: str, *args: str, force_stop: bool = False) -> Iterator[tuple[i
                     # succeed by meeting itself (TCP simultaneous open): that is not the example.
                     if probe.getsockname() != probe.getpeername():
                         break
-            except OSError:
+            except OSError as exc:
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited early:\n{process.stdout.read()}")
+                    raise RuntimeError(f"{name} exited early:\n{process.stdout.read()}") from exc
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not listen on port {port}")
+                    raise RuntimeError(f"{name} did not listen on port {port}") from exc
                 time.sleep(0.05)
         yield port, process
     finally:
@@ -222,7 +222,7 @@ def test_chat_rooms() -> None:
             try:
                 await asyncio.wait_for(carol.recv(), 0.3)
                 leaked = True
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 leaked = False
             return to_bob, to_alice, leaked
 

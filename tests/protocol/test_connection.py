@@ -300,7 +300,7 @@ def test_control_frames_do_not_count_towards_max_size() -> None:
 
 def test_peer_initiated_close_is_echoed() -> None:
     conn = server()
-    events = conn.receive_data(close_frame(1001, "going".encode()))
+    events = conn.receive_data(close_frame(1001, b"going"))
     assert events == [CloseReceived(1001, "going")]
     assert sent_frames(conn.data_to_send()) == [Frame(Opcode.CLOSE, b"\x03\xe9")]
     assert conn.state is State.CLOSED
@@ -485,7 +485,7 @@ message_strategy = st.one_of(st.text(max_size=200), st.binary(max_size=200))
 def deliver(data: bytes, receiver: WebSocketConnection, cuts: list[int]) -> list[Event]:
     events: list[Event] = []
     prev = 0
-    for cut in sorted(cuts) + [len(data)]:
+    for cut in [*sorted(cuts), len(data)]:
         events += receiver.receive_data(data[prev:cut])
         prev = cut
     return events

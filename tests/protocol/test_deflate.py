@@ -40,7 +40,11 @@ def compressed(payload: str, opcode: int = TEXT, fin: bool = True, rsv1: bool = 
         ),
         (
             [b"permessage-deflate;server_max_window_bits=10 ; client_no_context_takeover"],
-            [ExtensionOffer("permessage-deflate", [("server_max_window_bits", "10"), ("client_no_context_takeover", None)])],
+            [
+                ExtensionOffer(
+                    "permessage-deflate", [("server_max_window_bits", "10"), ("client_no_context_takeover", None)]
+                )
+            ],
         ),
         (
             ['permessage-deflate; server_max_window_bits="10", permessage-deflate'],
@@ -93,7 +97,10 @@ def test_serialize_round_trip() -> None:
         # Invalid offers are skipped, the next acceptable one wins.
         ("permessage-deflate; foo, permessage-deflate", "server_max_window_bits=12"),
         ("permessage-deflate; server_max_window_bits=8, permessage-deflate", "server_max_window_bits=12"),
-        ("x-unknown, permessage-deflate; client_max_window_bits=9", "server_max_window_bits=12; client_max_window_bits=9"),
+        (
+            "x-unknown, permessage-deflate; client_max_window_bits=9",
+            "server_max_window_bits=12; client_max_window_bits=9",
+        ),
     ],
 )
 def test_server_negotiation(offer: str, response: str) -> None:
@@ -240,7 +247,9 @@ def test_7_2_3_2_sharing_context() -> None:
 
 def test_7_2_3_2_no_context_takeover_sends_the_same_bytes_twice() -> None:
     encoder = PerMessageDeflate(local_no_context_takeover=True)
-    assert encoder.encode(Frame(TEXT, b"Hello")) == encoder.encode(Frame(TEXT, b"Hello")) == compressed("f248cdc9c90700")
+    assert (
+        encoder.encode(Frame(TEXT, b"Hello")) == encoder.encode(Frame(TEXT, b"Hello")) == compressed("f248cdc9c90700")
+    )
 
 
 def test_7_2_3_3_no_compression_block() -> None:
@@ -359,7 +368,7 @@ def test_zip_bomb_across_fragments_uses_remaining_budget() -> None:
 
 def fragments(message: bytes, cuts: list[int]) -> list[Frame]:
     points = sorted({cut % (len(message) + 1) for cut in cuts})
-    pieces = [message[a:b] for a, b in zip([0, *points], [*points, len(message)])]
+    pieces = [message[a:b] for a, b in zip([0, *points], [*points, len(message)], strict=True)]
     return [
         Frame(BINARY if index == 0 else CONT, piece, fin=index == len(pieces) - 1)
         for index, piece in enumerate(pieces)
@@ -369,7 +378,9 @@ def fragments(message: bytes, cuts: list[int]) -> list[Frame]:
 @settings(max_examples=60, deadline=None)
 @given(
     messages=st.lists(
-        st.tuples(st.binary(max_size=3000) | st.text(max_size=500).map(str.encode), st.lists(st.integers(0, 5000), max_size=4)),
+        st.tuples(
+            st.binary(max_size=3000) | st.text(max_size=500).map(str.encode), st.lists(st.integers(0, 5000), max_size=4)
+        ),
         min_size=1,
         max_size=6,
     ),

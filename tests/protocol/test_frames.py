@@ -254,7 +254,8 @@ frames_strategy = st.one_of(
     st.builds(
         Frame,
         st.sampled_from([Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY]),
-        st.binary(max_size=300) | st.builds(lambda n, b: b * n, st.integers(65530, 70000), st.binary(min_size=1, max_size=3)),
+        st.binary(max_size=300)
+        | st.builds(lambda n, b: b * n, st.integers(65530, 70000), st.binary(min_size=1, max_size=3)),
         st.booleans(),
         st.booleans(),
     ),
@@ -266,7 +267,7 @@ frames_strategy = st.one_of(
 @given(frames=st.lists(frames_strategy, max_size=5), mask=st.booleans(), data=st.data())
 def test_serialize_parse_round_trip(frames: list[Frame], mask: bool, data: st.DataObject) -> None:
     wire = b"".join(serialize_frame(f, mask=mask) for f in frames)
-    kwargs = dict(require_mask=mask, rsv_bits=RSV1)
+    kwargs = {"require_mask": mask, "rsv_bits": RSV1}
     assert parse_all(wire, **kwargs) == frames
     # Random splits (every split for small inputs).
     if len(wire) <= 64:
@@ -276,7 +277,7 @@ def test_serialize_parse_round_trip(frames: list[Frame], mask: bool, data: st.Da
         parser = FrameParser(**kwargs)
         got = []
         prev = 0
-        for cut in cuts + [len(wire)]:
+        for cut in [*cuts, len(wire)]:
             parser.feed(wire[prev:cut])
             prev = cut
             while (frame := parser.next_frame()) is not None:

@@ -153,7 +153,9 @@ def test_rfc_example_response() -> None:
 
 
 def test_response_with_compression_and_app_headers() -> None:
-    request = parse_upgrade_request(upgrade_request(sec_websocket_extensions=b"permessage-deflate; client_max_window_bits"))
+    request = parse_upgrade_request(
+        upgrade_request(sec_websocket_extensions=b"permessage-deflate; client_max_window_bits")
+    )
     response, extensions = accept_response(request, headers=[(b"x-served-by", b"asgiws"), (b"set-cookie", b"a=b")])
     assert response.endswith(
         b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12\r\n"
@@ -336,7 +338,8 @@ def test_client_rejects_invalid_101(extra: list[bytes], accept: str | None) -> N
 
 
 VALID_101_FIELDS = (
-    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Accept: {accept}\r\n"
 )
 
 
@@ -344,7 +347,10 @@ VALID_101_FIELDS = (
     "response",
     [
         b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
+        (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        ),
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
         b"HTTP/1.1 10 Nope\r\n\r\n",
@@ -353,8 +359,14 @@ VALID_101_FIELDS = (
         b"HTTP/1.1 101 Switching Protocols\r\nNo colon\r\n\r\n",
         # The request parser's grammar (RFC 9112 sections 4 and 5), as strictly:
         b"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
-        b"HTTP/1.1 101 Switching\x01\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
-        b"HTTP/2.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n",
+        (
+            b"HTTP/1.1 101 Switching\x01\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        ),
+        (
+            b"HTTP/2.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        ),
         VALID_101_FIELDS + b"X-Bad: a\x01b\r\n\r\n",
         VALID_101_FIELDS + b"X-Bad: a\rb\r\n\r\n",
         VALID_101_FIELDS + b"Bad Name: x\r\n\r\n",
@@ -453,8 +465,9 @@ def test_client_header_count_limit() -> None:
 
 def test_client_compression_negotiated_with_window_limits() -> None:
     client = ClientHandshake("a", compression=DeflateSettings(window_bits=10))
-    assert b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; client_max_window_bits=10\r\n" in (
-        client.request
+    assert (
+        b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; client_max_window_bits=10\r\n"
+        in client.request
     )
     result = client.receive_data(
         response_for(client, b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9")

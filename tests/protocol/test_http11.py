@@ -171,7 +171,10 @@ def test_content_length_body_streams_byte_by_byte() -> None:
     for byte in b"hello":
         parser.feed(bytes([byte]))
         received += events(parser)
-    assert received == [Data(b"h"), NEED_DATA, Data(b"e"), NEED_DATA, Data(b"l"), NEED_DATA, Data(b"l"), NEED_DATA, Data(b"o"), EndOfMessage(), NEED_DATA]
+    assert received == [
+        *(Data(b"h"), NEED_DATA, Data(b"e"), NEED_DATA, Data(b"l"), NEED_DATA, Data(b"l"), NEED_DATA),
+        *(Data(b"o"), EndOfMessage(), NEED_DATA),
+    ]
 
 
 def test_identical_content_lengths_are_folded() -> None:
@@ -206,6 +209,23 @@ def test_chunked_body_byte_by_byte() -> None:
         parser.feed(bytes([byte]))
         received += [e for e in events(parser) if e is not NEED_DATA]
     assert merged(received[1:]) == [Data(b"abcde"), EndOfMessage([(b"t", b"v")])]
+
+
+def test_body_left_counts_what_the_body_still_owes() -> None:
+    """What a server answering early reads to know how much body it would have to drop."""
+    parser = RequestParser()
+    assert parser.body_left == 0
+    parser.feed(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhe")
+    assert isinstance(parser.next_event(), Request)
+    assert parser.body_left == 5  # buffered bytes not returned as Data yet still count
+    assert parser.next_event() == Data(b"he")
+    assert parser.body_left == 3
+    parser.feed(b"llo")
+    assert events(parser) == [Data(b"llo"), EndOfMessage(), NEED_DATA]
+    assert parser.body_left == 0
+    parser.feed(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+    assert isinstance(parser.next_event(), Request)
+    assert parser.body_left is None  # a chunked body's length is unknown until its last chunk
 
 
 def test_pipelined_requests_stay_buffered_until_pulled() -> None:

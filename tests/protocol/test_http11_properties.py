@@ -124,7 +124,7 @@ def test_pipelined_requests_in_random_pieces(cases: list[tuple[bytes, list[objec
     wire = b"".join(data for data, _ in cases)
     expected = [event for _, events in cases for event in events]
     cuts = sorted(rng.sample(range(1, len(wire)), min(len(wire) - 1, rng.randint(0, 12))))
-    pieces = [wire[a:b] for a, b in zip([0, *cuts], [*cuts, len(wire)])]
+    pieces = [wire[a:b] for a, b in zip([0, *cuts], [*cuts, len(wire)], strict=True)]
     assert feed_pieces(pieces) == expected
     assert feed_pieces([bytes([byte]) for byte in wire]) == expected
 
@@ -169,7 +169,7 @@ def test_mutated_requests_raise_only_http_error(cases: list[tuple[bytes, list[ob
             del wire[position]
     data = bytes(wire)
     cuts = sorted(rng.sample(range(1, len(data)), min(max(len(data) - 1, 0), rng.randint(0, 6))))
-    run_to_end([data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])])
+    run_to_end([data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)])
 
 
 def test_deterministic_fuzz_of_smuggling_shapes() -> None:

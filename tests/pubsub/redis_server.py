@@ -52,7 +52,10 @@ class RedisServer:
         return f"unix://{self.unix_socket}?db=0"
 
     def start(self, *, listen: bool = True) -> None:
-        """Start on the port (loading what `save()` wrote, if anything); with `listen=False`, on the unix socket only."""
+        """Start on the port (loading what `save()` wrote, if anything).
+
+        With `listen=False`, on the unix socket only.
+        """
         command = [
             self.executable,
             "--port", str(self.port if listen else 0),
@@ -69,9 +72,9 @@ class RedisServer:
             try:
                 if self.client().ping():
                     return
-            except redis.exceptions.RedisError:
+            except redis.exceptions.RedisError as exc:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start")
+                    raise RuntimeError("redis-server did not start") from exc
                 time.sleep(0.01)
 
     def listen(self) -> None:

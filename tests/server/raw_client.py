@@ -34,7 +34,7 @@ class RawResponse:
         return None
 
     @classmethod
-    def read_from(cls, reader: BinaryIO, head_request: bool = False) -> "RawResponse":
+    def read_from(cls, reader: BinaryIO, head_request: bool = False) -> RawResponse:
         """Read one response; raises EOFError when the connection closed before a status line."""
         line = reader.readline()
         if not line:
@@ -80,7 +80,7 @@ def exchange(port: int, data: bytes, timeout: float = TIMEOUT) -> tuple[list[Raw
                 responses.append(RawResponse.read_from(reader))
         except EOFError:
             return responses, True
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return responses, False
 
 
@@ -92,5 +92,5 @@ def is_closed(sock: socket.socket) -> bool:
         return True
     except ConnectionResetError:
         return True
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return False

@@ -1,13 +1,22 @@
-"""The `asgiws` command line: --help documents the options; a bad app path is one line, a module that raises its traceback."""
+"""The `asgiws` command line: --help documents the options.
+
+A bad app path is one line; a module that raises, its traceback; --env-file sets
+the variables the app reads.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 
+import asgiws
 from asgiws.server.cli import build_parser, config_from_args
+
+from .processes import ServerProcess
 
 OPTIONS = [
     "--host", "--port", "--uds", "--fd", "--log-level", "--access-log", "--no-access-log", "--root-path",
@@ -97,3 +106,43 @@ def test_uvicorns_ws_implementation_names_are_accepted(implementation):
     settings = config_from_args(build_parser().parse_args(["m:app", "--ws", implementation]))
     settings.pop("app_dir")
     assert asgiws.Config("m:app", **settings).ws_enabled
+
+
+ENV_APP = """
+import os
+
+async def app(scope, receive, send):
+    body = os.environ["ASGIWS_TEST_GREETING"].encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_env_file_sets_variables_the_app_reads(tmp_path, workers):
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("# the app's settings\nASGIWS_TEST_GREETING='hello from .env'\n")
+    options = ["--env-file", str(env_file), "--port", "0", "--workers", workers]
+    with ServerProcess(tmp_path, *options, app=ENV_APP) as server:
+        port = server.wait_for_port()
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "hello from .env"
+    assert server.exit_status == 0
+
+
+def test_a_missing_env_file_is_a_one_line_error(tmp_path):
+    result = run_cli("m:app", "--env-file", str(tmp_path / "missing.env"))
+    assert result.returncode == 2
+    expected = f"asgiws: error: --env-file is not a file: '{tmp_path / 'missing.env'}'"
+    assert result.stderr.strip().splitlines() == [expected]
+
+
+def test_config_loads_the_env_file_without_overriding_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASGIWS_TEST_SET", "from the environment")
+    env_file = tmp_path / ".env"
+    env_file.write_text("ASGIWS_TEST_SET=from the file\nASGIWS_TEST_NEW=from the file\n")
+    try:
+        asgiws.Config("m:app", env_file=env_file, log_level="warning")
+        assert os.environ["ASGIWS_TEST_SET"] == "from the environment"  # as uvicorn: the environment wins
+        assert os.environ["ASGIWS_TEST_NEW"] == "from the file"
+    finally:
+        os.environ.pop("ASGIWS_TEST_NEW", None)

@@ -109,7 +109,15 @@ def test_trusted_hosts():
     assert TrustedHosts("*").client_host("1.1.1.1, 2.2.2.2") == "1.1.1.1"
 
 
-def test_uvicorn_only_keywords_accepted_unknown_rejected():
+def test_uvicorn_keywords_with_uvicorns_defaults_accepted_unknown_rejected():
     asgiws.Config("m:app", reload=False, http2=False, limit_max_requests_jitter=0)
     with pytest.raises(TypeError):
         asgiws.Config("m:app", no_such_setting=1)
+
+
+def test_workers_default_to_web_concurrency(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert asgiws.Config("m:app").workers == 3
+    assert asgiws.Config("m:app", workers=2).workers == 2
+    monkeypatch.delenv("WEB_CONCURRENCY")
+    assert asgiws.Config("m:app").workers == 1

@@ -419,3 +419,54 @@ def test_access_log_and_error_traceback():
     assert lines[0].startswith("127.0.0.1:") and lines[0].endswith(' - "GET /path?q=1 HTTP/1.1" 200')
     (failure,) = [record for record in errors.records if "Exception in ASGI application" in record.getMessage()]
     assert failure.exc_info is not None and failure.exc_info[0] is ZeroDivisionError
+
+
+async def unread_body_app(scope, receive, send):
+    """Answers a POST with 415 without reading its body (as `Request.form()` does), anything else with 200."""
+    status = 415 if scope["method"] == "POST" else 200
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+    await send({"type": "http.response.body"})
+
+
+def test_unread_small_body_is_discarded_and_connection_kept(server_kind):
+    """RFC 9112 section 9.6: a response sent before its request's body keeps the connection usable.
+
+    The body arrives after the response (as httpx sends it, in a write of its
+    own); the next request on the same connection is answered.
+    """
+    head = b"POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"
+    with running_server(unread_body_app, server_kind) as (host, port), connect(port) as sock:
+        reader = sock.makefile("rb")
+        sock.sendall(head)
+        first = RawResponse.read_from(reader)
+        sock.sendall(b"{}" + b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+        second = RawResponse.read_from(reader)
+        sock.sendall(head + b"{}")  # and again, the body right behind the head
+        third = RawResponse.read_from(reader)
+        sock.sendall(b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n")
+        fourth = RawResponse.read_from(reader)
+    assert first.status == 415 and first.header("connection") is None
+    assert [second.status, third.status, fourth.status] == [200, 415, 200]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        pytest.param(b"Content-Length: 10000000\r\n", id="large-body"),
+        pytest.param(b"Transfer-Encoding: chunked\r\n", id="chunked-body"),
+        pytest.param(b"Content-Length: 4\r\nExpect: 100-continue\r\n", id="body-waiting-for-100-continue"),
+    ],
+)
+def test_unread_body_that_may_not_come_or_is_large_closes_with_notice(head):
+    """A body the server will not read after its response: the response says `connection: close`.
+
+    Without it the client would send its next request on a connection the
+    server is closing ("Server disconnected"), and a client that got a final
+    answer to `Expect: 100-continue` may never send the body at all.
+    """
+    with running_server(unread_body_app, "asgiws") as (host, port), connect(port) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n")
+        response = RawResponse.read_from(sock.makefile("rb"))
+        assert is_closed(sock)
+    assert response.status == 415
+    assert response.header("connection") == "close"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Generator
+from collections.abc import Generator
+from typing import Any
 
 import httpx
 import pytest

@@ -8,9 +8,8 @@ import threading
 import httpx
 import pytest
 
-from tests.conftest import running_server
-
 import asgiws
+from tests.conftest import running_server
 
 
 def lifespan_app(events: list[str]):
@@ -59,7 +58,7 @@ def serve_until_done(app, **settings) -> asgiws.Server:
     def run() -> None:
         try:
             asyncio.run(server.serve())
-        except BaseException as exc:  # noqa: BLE001 (reported below)
+        except BaseException as exc:
             failure.append(exc)
 
     thread = threading.Thread(target=run, daemon=True)

@@ -2,61 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
 import socket
 import subprocess
 import sys
-import textwrap
-import threading
 
 import httpx
 
-APP_MODULE = textwrap.dedent(
-    """
-    import os
-
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        body = str(os.getpid()).encode()
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
-        await send({"type": "http.response.body", "body": body})
-    """
-)
-
-
-class ServerProcess:
-    """`python -m asgiws` with a thread collecting its log lines."""
-
-    def __init__(self, tmp_path, *args: str, **popen) -> None:
-        (tmp_path / "process_app.py").write_text(APP_MODULE)
-        command = [sys.executable, "-m", "asgiws", "process_app:app", "--app-dir", str(tmp_path), *args]
-        self.process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, **popen)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.reader = threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stderr], daemon=True)
-        self.reader.start()
-        self.log: list[str] = []
-
-    def wait_for(self, text: str, count: int = 1) -> str:
-        found = 0
-        while True:
-            line = self.lines.get(timeout=20)
-            self.log.append(line)
-            if text in line:
-                found += 1
-                if found == count:
-                    return line
-
-    def stop(self) -> int:
-        try:
-            os.kill(self.process.pid, signal.SIGINT)
-            return self.process.wait(timeout=20)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
+from .processes import ServerProcess
 
 
 def test_workers_share_one_port(tmp_path):

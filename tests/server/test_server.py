@@ -101,3 +101,29 @@ def test_run_exits_1_when_the_address_is_in_use() -> None:
         with pytest.raises(SystemExit) as exited:
             asgiws.run(lifespan_app([]), port=taken.getsockname()[1], lifespan="off", **QUIET)
     assert exited.value.code == 1
+
+
+def test_callback_notify_is_awaited_every_timeout_notify_while_serving() -> None:
+    calls: list[bool] = []
+
+    async def notify() -> None:
+        calls.append(server.should_exit)
+
+    config = asgiws.Config(lifespan_app([]), port=0, callback_notify=notify, timeout_notify=0.01, **QUIET)
+    server = asgiws.Server(config)
+
+    async def three_calls() -> None:
+        while len(calls) < 3:
+            await asyncio.sleep(0.01)
+
+    async def main() -> None:
+        await server.startup()
+        try:
+            await asyncio.wait_for(three_calls(), 10)
+        finally:
+            server.should_exit = True
+        await server.main_loop()
+        await server.shutdown()
+
+    asyncio.run(main())
+    assert calls[:3] == [False, False, False]

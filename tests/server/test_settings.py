@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import logging
 import os
 import pathlib
 import re
@@ -20,7 +19,7 @@ from asgiws.protocol.deflate import DeflateSettings
 from asgiws.protocol.handshake import ClientHandshake
 from asgiws.protocol.http11 import RequestParser
 from asgiws.server.cli import build_parser, config_from_args
-from asgiws.server.settings import BY_NAME, ROWS, UVICORN_ONLY_SETTINGS, InvalidSetting
+from asgiws.server.settings import BY_NAME, ROWS, UNSUPPORTED_SETTINGS, InvalidSetting, UnsupportedSetting
 
 README = pathlib.Path(__file__).parents[2] / "README.md"
 
@@ -184,27 +183,45 @@ def test_config_accepts_every_uvicorn_keyword():
     assert missing == []
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[str] = []
+def test_config_accepts_uvicorns_defaults():
+    """Every uvicorn.Config keyword with uvicorn's default runs, also those asgiws does not do."""
+    uvicorn = pytest.importorskip("uvicorn")
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(uvicorn.Config).parameters.items()
+        if name not in ("app", "log_config")  # uvicorn's log_config names uvicorn's formatters
+    }
+    config = asgiws.Config("m:app", log_config=None, **defaults)
+    assert config.workers == 1 and config.http2 is False
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+
+@pytest.mark.parametrize(
+    "settings, name",
+    [
+        ({"http2": True}, "http2"),
+        ({"reset_contextvars": True}, "reset_contextvars"),
+        ({"use_colors": True}, "use_colors"),
+    ],
+)
+def test_what_asgiws_does_not_do_is_refused_naming_it(settings, name):
+    assert name in UNSUPPORTED_SETTINGS
+    with pytest.raises(UnsupportedSetting, match=rf"^{name} is not supported: ") as raised:
+        asgiws.Config("m:app", **settings)
+    assert raised.value.name == name
 
 
-def test_uvicorn_only_settings_warn_when_set():
-    assert {"reload", "env_file", "http2"} <= set(UVICORN_ONLY_SETTINGS)
-    records = Records()
-    logger = logging.getLogger("asgiws.error")
-    logger.addHandler(records)
-    try:
-        asgiws.Config("m:app", reload=False, env_file=None, log_config=None, log_level="warning")
-        assert records.messages == []
-        asgiws.Config("m:app", reload=True, log_config=None, log_level="warning")
-    finally:
-        logger.removeHandler(records)
-    assert records.messages == ["The uvicorn setting reload=True is not supported by asgiws and is ignored."]
+def test_no_colors_is_what_asgiws_does():
+    assert asgiws.Config("m:app", use_colors=False).use_colors is False
+
+
+@pytest.mark.parametrize("argv", [["--http2"], ["--use-colors"], ["--reset-contextvars"]])
+def test_an_unsupported_option_is_a_one_line_error_naming_it(argv):
+    result = subprocess.run(
+        [sys.executable, "-m", "asgiws", "m:app", *argv], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"asgiws: error: {argv[0]} is not supported: "), result.stderr
 
 
 # -- the protocol objects and the client ----------------------------------------------------

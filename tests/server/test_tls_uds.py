@@ -23,7 +23,8 @@ async def scope_app(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
-def test_tls_https_scheme(server_kind, tmp_path):
+def certificate(tmp_path) -> tuple[str, str, ssl.SSLContext]:
+    """A certificate for 127.0.0.1: its chain and key files, and a client context that trusts it."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
     certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -31,12 +32,37 @@ def test_tls_https_scheme(server_kind, tmp_path):
     cert.private_key_pem.write_to_path(str(keyfile))
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
-    with running_server(scope_app, server_kind, ssl_certfile=str(certfile), ssl_keyfile=str(keyfile)) as (host, port):
+    return str(certfile), str(keyfile), client_context
+
+
+def test_tls_https_scheme(server_kind, tmp_path):
+    certfile, keyfile, client_context = certificate(tmp_path)
+    with running_server(scope_app, server_kind, ssl_certfile=certfile, ssl_keyfile=keyfile) as (host, port):
         response = httpx.get(f"https://{host}:{port}/", verify=client_context)
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"https://{host}:{port}/")  # not trusted by default
     assert response.status_code == 200
     assert response.text.startswith("https ")
+
+
+def test_ssl_context_factory_builds_the_context(server_kind, tmp_path):
+    certfile, keyfile, client_context = certificate(tmp_path)
+    calls = []
+
+    def factory(config, default_factory):
+        calls.append(config)
+        context = default_factory()  # from ssl_certfile/ssl_keyfile, adjusted here
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        return context
+
+    settings = {"ssl_certfile": certfile, "ssl_keyfile": keyfile, "ssl_context_factory": factory}
+    with running_server(scope_app, server_kind, **settings) as (host, port):
+        response = httpx.get(f"https://{host}:{port}/", verify=client_context)
+        client_context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"https://{host}:{port}/", verify=client_context)
+    assert response.text.startswith("https ")
+    assert len(calls) == 1 and calls[0].ssl_context_factory is factory
 
 
 @contextlib.contextmanager

@@ -61,7 +61,7 @@ def recording_echo_app(seen: queue.Queue[Any], receive_again: bool = False) -> A
                 if receive_again:
                     try:
                         seen.put(await asyncio.wait_for(receive(), 1))
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         seen.put(None)  # a receive that hangs: reported as None
                 return
             await send({"type": "websocket.send", "text": message.get("text"), "bytes": message.get("bytes")})
@@ -488,7 +488,11 @@ def test_app_exception_after_accept_closes_with_1011(server_kind: str, request: 
 
 
 def test_tcp_drop_is_disconnect_1006(server_kind: str, request: pytest.FixtureRequest) -> None:
-    uvicorn_fails(request, server_kind, "uvicorn reports 1005 (a close frame without a code) for a TCP drop; RFC 6455 7.1.5 says 1006")
+    uvicorn_fails(
+        request,
+        server_kind,
+        "uvicorn reports 1005 (a close frame without a code) for a TCP drop; RFC 6455 7.1.5 says 1006",
+    )
     seen: queue.Queue[Any] = queue.Queue()
     with running_server(recording_echo_app(seen), server_kind) as (host, port):
         client = RawClient(host, port)
@@ -594,7 +598,9 @@ def test_permessage_deflate_window_bits(server_kind: str) -> None:
     if server_kind == "uvicorn":
         pytest.skip("uvicorn uses zlib's default window; the 12-bit window is asgiws' choice, for memory")
     with running_server(echo_app, server_kind) as (host, port):
-        client = RawClient(host, port, extra=b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")
+        client = RawClient(
+            host, port, extra=b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+        )
         assert client.status == 101
         extensions = [line for line in client.head.split(b"\r\n") if line.lower().startswith(b"sec-websocket-ext")]
         assert len(extensions) == 1
@@ -828,7 +834,9 @@ def test_accepting_a_subprotocol_not_offered_is_500(server_kind: str, request: p
 
 
 def test_denial_response_with_invalid_header_is_500(server_kind: str, request: pytest.FixtureRequest) -> None:
-    uvicorn_fails(request, server_kind, "uvicorn drops TCP without any response when the app's denial response is invalid")
+    uvicorn_fails(
+        request, server_kind, "uvicorn drops TCP without any response when the app's denial response is invalid"
+    )
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()
         await send({"type": "websocket.http.response.start", "status": 404, "headers": [(b"x-bad", b"a\r\nb")]})
