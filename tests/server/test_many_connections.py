@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .server_process import need_descriptors
+from .processes import need_descriptors
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 CONNECTIONS = 1000

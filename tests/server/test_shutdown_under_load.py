@@ -12,7 +12,6 @@ started are refused, and the process exits 0 before
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import textwrap
@@ -24,7 +23,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .server_process import ServerProcess, need_descriptors
+from .processes import ServerProcess, need_descriptors
 
 WEBSOCKETS = 500
 RESPONSES = 50
@@ -178,7 +177,7 @@ async def load_and_terminate(server: ServerProcess, port: int, workers: int) -> 
         fetches = [asyncio.create_task(fetch(client, port, started, load, counter)) for _ in range(RESPONSES)]
         await asyncio.wait_for(started.wait(), TIMEOUT)
         assert not load.bodies, "a response ended before the SIGTERM"
-        os.kill(server.process.pid, signal.SIGTERM)
+        server.signal(signal.SIGTERM)
         terminated = time.monotonic()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, server.wait_for, "Shutting down", workers)
@@ -193,11 +192,11 @@ async def load_and_terminate(server: ServerProcess, port: int, workers: int) -> 
 def test_sigterm_under_load_closes_websockets_with_1001_and_finishes_responses(tmp_path, workers):
     need_descriptors(WEBSOCKETS + RESPONSES + 100)  # in this process and in the server, which inherits the limit
     options = ["--port", "0", "--no-access-log", "--timeout-graceful-shutdown", str(GRACEFUL)]
-    with ServerProcess(tmp_path, APP, *options, "--workers", str(workers)) as server:
-        port = server.started(workers)
+    with ServerProcess(tmp_path, *options, "--workers", str(workers), app=APP) as server:
+        port = server.wait_for_port(workers)
         load, was_refused, terminated = asyncio.run(load_and_terminate(server, port, workers))
-        status = server.process.wait(timeout=max(0.0, terminated + GRACEFUL - time.monotonic()))
-        log = server.finish_log()
+        status = server.wait(timeout=max(0.0, terminated + GRACEFUL - time.monotonic()))
+        log = server.log
 
     assert load.close_codes == [1001] * WEBSOCKETS
     assert load.broken_streams == 0
