@@ -204,9 +204,4 @@ def test_sigterm_under_load_closes_websockets_with_1001_and_finishes_responses(t
     assert load.bodies == [FULL_BODY] * RESPONSES
     assert status == 0
     assert not [line for line in log if "ERROR" in line or "Traceback" in line or "Cancel" in line]
-    if not was_refused and workers > 1:
-        # The supervisor closes its copy of the listening socket only once every worker has exited: until
-        # then the kernel completes the handshake of a new connection, which waits unanswered in the backlog
-        # and is reset when the supervisor exits. The supervisor is being rewritten (issue 10 item 9).
-        pytest.xfail("--workers: the supervisor keeps listening until its workers exit")
     assert was_refused, "a connection made during the shutdown was not refused"
