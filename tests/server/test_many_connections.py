@@ -30,6 +30,7 @@ def test_a_thousand_websockets_echo_at_once():
     modes = json.loads(result.stdout)["modes"]
     assert set(modes) == {"plain", "deflate"}
     for mode, figures in modes.items():
+        print(f"{mode}: server RSS per connection {figures['rss_per_connection_kib']} KiB")  # `pytest -rP`
         assert figures["opened"] == CONNECTIONS, mode
         assert figures["deflate"] == (CONNECTIONS if mode == "deflate" else 0), mode
         assert figures["echoed"] == CONNECTIONS * (1 + MESSAGES), mode

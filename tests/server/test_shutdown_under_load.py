@@ -16,6 +16,7 @@ import signal
 import socket
 import textwrap
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
@@ -198,6 +199,11 @@ def test_sigterm_under_load_closes_websockets_with_1001_and_finishes_responses(t
         status = server.wait(timeout=max(0.0, terminated + GRACEFUL - time.monotonic()))
         log = server.log
 
+    print(  # shown by `pytest -rP`
+        f"workers={workers}: close codes {Counter(load.close_codes)}, broken streams {load.broken_streams}, "
+        f"complete responses {load.bodies.count(FULL_BODY)}/{RESPONSES}, HTTP errors {len(load.http_errors)}, "
+        f"new connection refused: {was_refused}, exit status {status}"
+    )
     assert load.close_codes == [1001] * WEBSOCKETS
     assert load.broken_streams == 0
     assert load.http_errors == []

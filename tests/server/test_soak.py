@@ -32,6 +32,7 @@ def test_soak_small():
     modes = json.loads(result.stdout)["modes"]
     assert set(modes) == {"plain", "deflate"}
     for mode, figures in modes.items():
+        print(f"{mode}: {figures['verified']} verified, server RSS growth after warm-up {figures['rss_growth']:+.1%}")
         assert figures["opened"] == CONNECTIONS, mode
         assert figures["deflate"] == (CONNECTIONS if mode == "deflate" else 0), mode
         assert figures["verified"] == CONNECTIONS * MESSAGES, mode
