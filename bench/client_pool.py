@@ -113,6 +113,16 @@ class ClientPool:
             reports.append(report)
         return reports
 
+    def phases(self, count: int, timeout: float, measure: Callable[[], T]) -> list[tuple[list[Report], T]]:
+        """The reports of each of the sessions' `count` phases, and `measure()` taken once all have finished it."""
+        results: list[tuple[list[Report], T]] = []
+        for index in range(count):
+            if index:
+                self.proceed()
+            reports = self.reports(timeout)
+            results.append((reports, measure()))
+        return results
+
     def proceed(self) -> None:
         """Let every process start its next phase."""
         for go in self.go_queues:

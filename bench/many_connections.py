@@ -99,13 +99,7 @@ def run_mode(mode: str, args: argparse.Namespace, log_dir: Path) -> dict[str, An
         }
         rss_start = server.rss_kib()
         with ClientPool(session, split(args.connections, args.processes), options) as pool:
-            opened = pool.reports(args.timeout)
-            rss_open = server.rss_kib()
-            pool.proceed()
-            echoed = pool.reports(args.timeout)
-            rss_echoed = server.rss_kib()
-            pool.proceed()
-            closed = pool.reports(args.timeout)
+            (opened, rss_open), (echoed, rss_echoed), (closed, _) = pool.phases(3, args.timeout, server.rss_kib)
         time.sleep(0.5)  # the last connection_lost callbacks
         rss_closed = server.rss_kib()
         alive = server.alive()

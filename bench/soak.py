@@ -217,15 +217,8 @@ def run_mode(mode: str, args: argparse.Namespace, log_dir: Path) -> dict[str, An
         options["uri"] = f"ws://127.0.0.1:{server.port}/"
         rss_start = server.rss_kib()
         with ClientPool(session, split(args.connections, args.processes), options) as pool:
-            opened = pool.reports(args.timeout)
-            pool.proceed()
-            pool.reports(args.timeout)  # the warm-up
-            rss_warm = server.rss_kib()
-            pool.proceed()
-            done = pool.reports(args.timeout)
-            rss_run = server.rss_kib()
-            pool.proceed()
-            closed = pool.reports(args.timeout)
+            phases = pool.phases(4, args.timeout, server.rss_kib)  # open, warm-up, run, close
+        (opened, _), (_, rss_warm), (done, rss_run), (closed, _) = phases
         alive = server.alive()
         figures: dict[str, Any] = {
             "connections": args.connections,
