@@ -104,6 +104,14 @@ class ServerProcess:
                     return int(line.split()[1])
         raise RuntimeError("no VmRSS line")
 
+    def error_lines(self) -> list[str]:
+        """The lines of the server's log that report an error (an ERROR record or a traceback)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if "ERROR" in line or "Traceback" in line]
+
     def log_tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

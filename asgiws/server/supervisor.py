@@ -23,7 +23,8 @@ them:
 * a worker that reached `limit_max_requests` announces it and exits; its
   replacement is started at once; the others are not touched;
 * SIGTTIN and SIGTTOU add and remove one worker;
-* SIGINT and SIGTERM stop every worker gracefully (SIGTERM: WebSockets
+* SIGINT and SIGTERM close the listening socket (new connections are
+  refused) and stop every worker gracefully (SIGTERM: WebSockets
   close with 1001, requests finish within `timeout_graceful_shutdown`); a
   worker still running `KILL_GRACE` seconds after that is killed. The exit
   status is then 0.
@@ -137,10 +138,10 @@ class Supervisor:
             finally:
                 if self.watcher is not None:
                     self.watcher.stop()
+                for sock in self.sockets:
+                    sock.close()  # the workers close theirs as they start stopping: new connections are refused
                 self._stop_all()
                 self.metrics.close()
-                for sock in self.sockets:
-                    sock.close()
                 os.close(self._wake_reader)
                 os.close(self._wake_writer)
                 logger.info("Stopping parent process [%d]", os.getpid())
