@@ -298,12 +298,9 @@ class DeflateSettings:
             if value is None:
                 raise HandshakeError("client_max_window_bits without a value in a response", 0)
             limit = int(value)
-            if limit > client_bits:
-                # 7.1.2.2: the server may only keep or lower the value we offered.
-                raise HandshakeError("client_max_window_bits larger than offered", 0)
             if limit == 8:
                 raise HandshakeError("client_max_window_bits=8 is not supported by zlib", 0)
-            client_bits = limit
+            client_bits = min(client_bits, limit)
         return PerMessageDeflate(
             remote_no_context_takeover="server_no_context_takeover" in answer,
             local_no_context_takeover="client_no_context_takeover" in answer or self.client_no_context_takeover,

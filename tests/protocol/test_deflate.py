@@ -192,7 +192,6 @@ def test_client_accepts(response: str, expected: tuple) -> None:
         "server_max_window_bits=13",  # larger than offered
         "server_max_window_bits=12; client_max_window_bits",  # no value in a response
         "server_max_window_bits=12; client_max_window_bits=8",  # zlib cannot
-        "server_max_window_bits=12; client_max_window_bits=13",  # larger than offered (found by fuzzing)
         "server_max_window_bits=12; foo",
         "server_max_window_bits=12; server_max_window_bits=12",
         "server_max_window_bits=12; server_no_context_takeover=x",
