@@ -116,7 +116,11 @@ def client_side(settings: DeflateSettings, text: bytes) -> None:
         if "server_max_window_bits" in offered:
             assert _bits(answered.get("server_max_window_bits", "15")) <= _bits(offered["server_max_window_bits"])
         if "client_max_window_bits" in answered:
-            assert int(answered["client_max_window_bits"]) <= _bits(offered["client_max_window_bits"])  # type: ignore[arg-type]
+            # RFC 7692 7.1.2.2: the server may ignore the value we offered and answer a larger one;
+            # we compress within both.
+            answered_bits = int(answered["client_max_window_bits"])  # type: ignore[arg-type]
+            offered_bits = _bits(offered["client_max_window_bits"])
+            assert extension.local_max_window_bits <= min(answered_bits, offered_bits)
         server = PerMessageDeflate(
             remote_no_context_takeover="client_no_context_takeover" in answered,
             local_no_context_takeover="server_no_context_takeover" in answered,
