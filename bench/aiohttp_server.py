@@ -23,8 +23,8 @@ from aiohttp import WSMsgType, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.apps import JSON_BODY  # noqa: E402  (the repository root is on the path only now)
-from examples.echo import HELLO  # noqa: E402
+from bench.apps import JSON_BODY
+from examples.echo import HELLO
 
 MAX_MESSAGE = 64 << 20  # the 1 MiB ping-pong, with room to spare
 
