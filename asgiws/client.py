@@ -82,7 +82,14 @@ def parse_uri(uri: str) -> tuple[bool, str, int, str, str | None]:
 
 
 class ClientConnection(Connection[str | bytes | None]):
-    """One client WebSocket connection: the asyncio protocol and the object users hold."""
+    """One client WebSocket connection: the asyncio protocol and the object users hold.
+
+    `connect()` makes it. Besides its methods and properties: `subprotocol`
+    (the one the server chose, or None), `path` (the resource asked for,
+    path and query), `request_headers` and `response_headers` (the opening
+    handshake's), and `latency` (the round-trip time of the last ping
+    answered, in seconds; 0 before any).
+    """
 
     def __init__(self, handshake: ClientHandshake, resource: str, *, max_size: int | None, **options: Any) -> None:
         """`options` are the `Connection`'s: max_queue, write_limit, ping_interval, ping_timeout, close_timeout."""
@@ -125,10 +132,12 @@ class ClientConnection(Connection[str | bytes | None]):
 
     @property
     def remote_address(self) -> Any:
+        """The server's address, as the socket gives it: (host, port) for IPv4; None before connecting."""
         return self.transport.get_extra_info("peername") if self.transport is not None else None
 
     @property
     def local_address(self) -> Any:
+        """This end's address, as the socket gives it; None before connecting."""
         return self.transport.get_extra_info("sockname") if self.transport is not None else None
 
     # -- asyncio.Protocol ------------------------------------------------------
@@ -205,9 +214,8 @@ class ClientConnection(Connection[str | bytes | None]):
     def _ended_before_open(self) -> bool:
         raise RuntimeError("the opening handshake is not complete")
 
-    #: The next message (`str` for text, `bytes` for binary), or None once
-    #: closed; `Connection.receive` (cancelling it loses no message).
     recv = Connection.receive
+    """The next message (`str` for text, `bytes` for binary), or None once closed; cancelling it loses no message."""
 
     async def __aiter__(self) -> AsyncIterator[str | bytes]:
         while (message := await self.recv()) is not None:

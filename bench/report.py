@@ -1,19 +1,26 @@
-"""Turn benchmark results into bench/RESULTS.md and the ratio bar plot bench/ratios.png."""
+"""Turn benchmark results into bench/RESULTS.md and the goals chart bench/ratios.png.
+
+Every figure is shown next to its ratio to the scenario's reference row
+(asgiws, or the raw ASGI app in `http-app-route`) from the same run: an
+absolute figure from this noisy, shared machine means little on its own.
+"""
 
 from __future__ import annotations
 
 import math
 import platform
-import re
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from goals import GOALS, Goal
 from scenarios import SATURATED, Scenario
-from servers import CEILING
 
-PACKAGES = ("asgiws", "uvicorn", "websockets", "uvloop", "httptools", "picows")
+PACKAGES = ("asgiws", "uvicorn", "granian", "aiohttp", "starlette", "websockets", "uvloop", "httptools", "picows")
+
+Rows = list[tuple[Scenario, dict[str, dict]]]
+Failures = dict[tuple[str, str], str]
 
 
 def command_output(argv: list[str]) -> str:
@@ -56,37 +63,11 @@ def machine() -> dict[str, str]:
     return facts
 
 
-def ratio(scenario: Scenario, results: dict[str, dict], candidate: str, baseline: str) -> float:
-    """candidate / baseline of the scenario's figure (for RSS: lower is better)."""
-    try:
-        return results[candidate]["value"] / results[baseline]["value"]
-    except (KeyError, TypeError, ZeroDivisionError):
-        return math.nan
-
-
-def goal_as_ratio(scenario: Scenario, results: dict[str, dict], baseline: str) -> float | None:
-    """Where the goal sits on the ratio axis (a KiB bound is divided by the baseline's figure)."""
-    found = re.fullmatch(r"(>=|<=) ([\d.]+) ?(x|KiB)", scenario.goal)
-    if not found:
-        return None
-    bound = float(found.group(2))
-    if found.group(3) == "x":
-        return bound
-    base = results.get(baseline, {}).get("value")
-    return bound / base if base else None
-
-
-def goal_met(scenario: Scenario, results: dict[str, dict], candidate: str, baseline: str) -> str:
-    """The goal with a check mark: ``>= 1.5x`` is about the ratio, ``<= 12 KiB`` about the candidate's figure."""
-    found = re.fullmatch(r"(>=|<=) ([\d.]+) ?(x|KiB)", scenario.goal)
-    if not found:
-        return scenario.goal or "—"
-    sign, bound, unit = found.group(1), float(found.group(2)), found.group(3)
-    value = ratio(scenario, results, candidate, baseline) if unit == "x" else results.get(candidate, {}).get("value")
-    if value is None or math.isnan(value):
-        return scenario.goal
-    met = value >= bound if sign == ">=" else value <= bound
-    return f"{scenario.goal} {'✓' if met else '✗'}"
+def reference(scenario: Scenario, results: dict[str, dict]) -> str | None:
+    """The row the scenario's ratios divide by: its `reference` when measured, else the first measured row."""
+    if results.get(scenario.reference, {}).get("value") is not None:
+        return scenario.reference
+    return next((label for label, result in results.items() if result.get("value") is not None), None)
 
 
 def number(value: object, digits: int = 0) -> str:
@@ -94,6 +75,13 @@ def number(value: object, digits: int = 0) -> str:
     if not isinstance(value, (int, float)) or math.isnan(value):
         return "—"
     return f"{value:,.{digits}f}"
+
+
+def divided(result: dict, base: dict, key: str) -> str:
+    try:
+        return f"{result[key] / base[key]:.2f}x"
+    except (KeyError, TypeError, ZeroDivisionError):
+        return "—"
 
 
 def cpu_cell(result: dict | None, key: str) -> str:
@@ -105,78 +93,66 @@ def cpu_cell(result: dict | None, key: str) -> str:
     return cell
 
 
-def ratio_cell(value: float) -> str:
-    return "—" if math.isnan(value) else f"**{value:.2f}x**"
+def row_notes(scenario: Scenario, label: str, result: dict, failures: Failures) -> str:
+    notes = list(result.get("notes", []))
+    if (scenario.name, label) in failures and result.get("value") is None:
+        notes.append(f"failed: {failures[(scenario.name, label)]}")
+    return "; ".join(notes).replace("|", "/")
 
 
-def efficiency(base: dict | None, cand: dict | None) -> float | None:
-    """Baseline CPU per op / candidate CPU per op: how much less CPU the candidate spends per message."""
-    try:
-        return base["server_us_per_op"] / cand["server_us_per_op"]
-    except (TypeError, KeyError, ZeroDivisionError):
-        return None
-
-
-def ceiling_cell(result: dict | None) -> str:
-    if not result or "value" not in result:
-        return "—"
-    return f"{result['value']:,.0f} ({result['client_cpu']:.0f}%; {result['server_us_per_op']:.1f} µs/op)"
-
-
-def table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> list[str]:
+def table(rows: Rows, failures: Failures | None = None) -> list[str]:
     """The throughput table, then (if any) the memory table, as Markdown lines."""
+    failures = failures or {}
     load = [(s, r) for s, r in rows if s.kind != "rss"]
     memory = [(s, r) for s, r in rows if s.kind == "rss"]
     lines: list[str] = []
     if load:
-        lines += throughput_table(load, candidate, baseline)
+        lines += throughput_table(load, failures)
     if memory:
-        lines += ([""] if lines else []) + memory_table(memory, candidate, baseline)
+        lines += ([""] if lines else []) + memory_table(memory, failures)
     return lines
 
 
-def throughput_table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> list[str]:
+def throughput_table(rows: Rows, failures: Failures) -> list[str]:
     lines = [
-        f"| scenario | unit | {baseline} | {candidate} | ratio {candidate}/{baseline} | goal "
-        f"| p99 ms {baseline} / {candidate} | server CPU {baseline} / {candidate} "
-        f"| server CPU µs/op {baseline} / {candidate} | CPU efficiency "
-        f"| load-gen CPU {baseline} / {candidate} | load-gen ceiling (its CPU; echo server µs/op) |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | server | rate | rate ÷ reference | server CPU µs/op | CPU/op ÷ reference | p99 ms "
+        "| server CPU | load-gen CPU | notes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for scenario, results in rows:
-        base, cand = results.get(baseline) or {}, results.get(candidate) or {}
-        digits = 1 if base.get("value", 1000) < 100 else 0
-        cpu = efficiency(base, cand)
-        lines.append(
-            f"| {scenario.title} (`{scenario.name}`) | {scenario.unit} "
-            f"| {number(base.get('value'), digits)} | {number(cand.get('value'), digits)} "
-            f"| {ratio_cell(ratio(scenario, results, candidate, baseline))} "
-            f"| {goal_met(scenario, results, candidate, baseline)} "
-            f"| {number(base.get('p99_ms'), 2)} / {number(cand.get('p99_ms'), 2)} "
-            f"| {cpu_cell(base, 'server_cpu')} / {cpu_cell(cand, 'server_cpu')} "
-            f"| {number(base.get('server_us_per_op'), 1)} / {number(cand.get('server_us_per_op'), 1)} "
-            f"| {f'{cpu:.2f}x' if cpu else '—'} "
-            f"| {cpu_cell(base, 'client_cpu')} / {cpu_cell(cand, 'client_cpu')} "
-            f"| {ceiling_cell(results.get(CEILING))} |"
-        )
+        ref = reference(scenario, results)
+        base = results.get(ref or "", {})
+        for position, (label, result) in enumerate(results.items()):
+            digits = 1 if result.get("value", 1000) < 100 else 0
+            head = f"{scenario.title} (`{scenario.name}`)" if position == 0 else ""
+            name = f"**{label}**" if label == ref else label
+            lines.append(
+                f"| {head} | {name} | {number(result.get('value'), digits)} {scenario.unit if result else ''} "
+                f"| {divided(result, base, 'value')} | {number(result.get('server_us_per_op'), 1)} "
+                f"| {divided(result, base, 'server_us_per_op')} | {number(result.get('p99_ms'), 2)} "
+                f"| {cpu_cell(result, 'server_cpu')} | {cpu_cell(result, 'client_cpu')} "
+                f"| {row_notes(scenario, label, result, failures)} |"
+            )
     return lines
 
 
-def memory_table(rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> list[str]:
+def memory_table(rows: Rows, failures: Failures) -> list[str]:
     lines = [
-        f"| scenario | {baseline} KiB/conn | {candidate} KiB/conn | ratio {candidate}/{baseline} (lower is better) "
-        f"| goal | connections | RSS before → after, MiB: {baseline} / {candidate} |",
-        "|---|---:|---:|---:|---|---:|---|",
+        "| scenario | server | KiB/conn | ÷ reference (lower is better) | connections | RSS before → after, MiB "
+        "| notes |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for scenario, results in rows:
-        base, cand = results.get(baseline) or {}, results.get(candidate) or {}
-        lines.append(
-            f"| {scenario.title} (`{scenario.name}`) | {number(base.get('value'), 1)} | {number(cand.get('value'), 1)} "
-            f"| {ratio_cell(ratio(scenario, results, candidate, baseline))} "
-            f"| {goal_met(scenario, results, candidate, baseline)} "
-            f"| {number(cand.get('connections') or base.get('connections'))} "
-            f"| {rss_span(base)} / {rss_span(cand)} |"
-        )
+        ref = reference(scenario, results)
+        base = results.get(ref or "", {})
+        for position, (label, result) in enumerate(results.items()):
+            head = f"{scenario.title} (`{scenario.name}`)" if position == 0 else ""
+            name = f"**{label}**" if label == ref else label
+            lines.append(
+                f"| {head} | {name} | {number(result.get('value'), 1)} | {divided(result, base, 'value')} "
+                f"| {number(result.get('connections'))} | {rss_span(result)} "
+                f"| {row_notes(scenario, label, result, failures)} |"
+            )
     return lines
 
 
@@ -186,14 +162,34 @@ def rss_span(result: dict) -> str:
     return f"{result['rss_before_kib'] / 1024:.1f} → {result['rss_after_kib'] / 1024:.1f}"
 
 
-def notes(rows: list[tuple[Scenario, dict[str, dict]]]) -> list[str]:
+def judged(rows: Rows) -> list[tuple[Goal, float, bool | None]]:
+    """Each goal whose scenario ran, with its measured figure and whether it is met (None: not measured)."""
+    by_name = {scenario.name: results for scenario, results in rows}
+    found = []
+    for goal in GOALS:
+        if goal.scenario in by_name:
+            value = goal.measure(by_name[goal.scenario])
+            found.append((goal, value, goal.met(value)))
+    return found
+
+
+def goals_table(rows: Rows) -> list[str]:
+    found = judged(rows)
+    if not found:
+        return []
+    lines = ["| goal | from | measured | met |", "|---|---|---:|---|"]
+    for goal, value, met in found:
+        unit = " KiB" if goal.metric == "value" else "x"
+        mark = "—" if met is None else ("✓ met" if met else "✗ not met")
+        lines.append(f"| {goal.describe()} | {goal.source} | {number(value, 2)}{unit if not math.isnan(value) else ''} "
+                     f"| {mark} |")
+    return lines
+
+
+def notes(rows: Rows) -> list[str]:
     found = []
     for scenario, results in rows:
         for label, result in results.items():
-            if label == CEILING:
-                continue
-            for note in (result or {}).get("notes", []):
-                found.append(f"- `{scenario.name}` on {label}: {note}")
             if result and result.get("client_cpu", 0) >= SATURATED:
                 found.append(
                     f"- `{scenario.name}` on {label}: the load generator used {result['client_cpu']:.0f}% of its "
@@ -202,11 +198,10 @@ def notes(rows: list[tuple[Scenario, dict[str, dict]]]) -> list[str]:
     return found
 
 
-def write_markdown(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str,
-                   settings: dict[str, str]) -> None:
+def write_markdown(path: Path, rows: Rows, failures: Failures, settings: dict[str, str]) -> None:
     facts = machine()
     lines = [
-        "# asgiws vs uvicorn: benchmark results",
+        "# asgiws against other servers: benchmark results",
         "",
         f"Generated by `{settings['command']}` on {datetime.now(UTC):%Y-%m-%d %H:%M UTC}. "
         "See [README.md](README.md) for what each scenario measures and how.",
@@ -219,20 +214,26 @@ def write_markdown(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], can
         "",
         *(f"- {key}: {value}" for key, value in settings.items() if key != "command"),
         "",
+        "## Goals",
+        "",
+        "Each goal is a ratio between two rows of one scenario in this run (or, for memory, a bound on asgiws's "
+        "KiB per connection).",
+        "",
+        *goals_table(rows),
+        "",
+        "![goals](ratios.png)",
+        "",
         "## Results",
         "",
-        "Median of the repeats. Ratio = candidate / baseline (higher is better, except RSS). "
+        "Median of the repeats. Each figure is followed by its ratio to the scenario's reference row (in bold). "
         "CPU is % of one core over the measured window; ⚠ marks a load generator at or above "
         f"{SATURATED:.0f}% of its core, whose figure is then a floor. Server CPU µs/op is the server's "
-        "CPU time (user + system, so including the kernel's TCP work) per message or request: "
-        "lower is better, and it is steadier than the rate when the machine is busy. CPU efficiency = "
-        f"{baseline} µs/op ÷ {candidate} µs/op (higher is better). The load-generator ceiling is the rate "
-        "the same client reaches against a picows echo server (Cython, no ASGI) on the server core, with the "
-        "client's CPU and that echo server's CPU per message: about the least a Python server can spend.",
+        "CPU time (user + system, so including the kernel's TCP work; every process and thread of the server) "
+        "per message or request: lower is better, and it is steadier than the rate when the machine is busy. "
+        "The picows echo (Cython, no ASGI) is about the least a Python server can spend, and the rate the load "
+        "generator reaches against it is its ceiling.",
         "",
-        *table(rows, candidate, baseline),
-        "",
-        "![ratios](ratios.png)",
+        *table(rows, failures),
         "",
     ]
     found = notes(rows)
@@ -255,62 +256,31 @@ def appended_sections(path: Path) -> str:
     return "" if start < 0 else "\n" + text[start:]
 
 
-def plot(path: Path, rows: list[tuple[Scenario, dict[str, dict]]], candidate: str, baseline: str) -> None:
-    """A bar per scenario: candidate/baseline, its goal as a tick, and (thin) the CPU-efficiency ratio.
+def plot(path: Path, rows: Rows) -> None:
+    """A bar per goal: how far it is met, as measured ÷ bound (≥ goals) or bound ÷ measured (≤ goals).
 
-    Green: goal met; orange: better than the baseline, short of the goal;
-    red: short of the goal and worse than the baseline; blue: no goal set.
+    Either way 1 is the goal: a bar past the line is met (green), short of it not (red).
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
-    figure, axes = plt.subplots(figsize=(9, 0.75 * len(rows) + 2.2))
+    found = [(goal, value, met) for goal, value, met in judged(rows) if met is not None]
+    figure, axes = plt.subplots(figsize=(10, 0.45 * len(found) + 1.8))
     largest = 1.0
-    for position, (scenario, results) in enumerate(rows):
-        value = ratio(scenario, results, candidate, baseline)
-        value = 0.0 if math.isnan(value) else value
-        goal = goal_as_ratio(scenario, results, baseline)
-        better = value >= 1 if scenario.higher_is_better else value <= 1
-        if goal is None:
-            color = "tab:blue"
-        elif goal_met(scenario, results, candidate, baseline).endswith("✓"):
-            color = "tab:green"
-        else:
-            color = "tab:orange" if better else "tab:red"
-        axes.barh(position - 0.12, value, height=0.5, color=color)
-        axes.text(value, position - 0.12, f" {value:.2f}x", va="center", fontsize=9)
-        cpu = efficiency(results.get(baseline), results.get(candidate))
-        if cpu:
-            axes.barh(position + 0.26, cpu, height=0.18, color="tab:gray")
-            axes.text(cpu, position + 0.26, f" {cpu:.2f}x", va="center", fontsize=7, color="dimgray")
-        if goal is not None:
-            axes.plot([goal, goal], [position - 0.42, position + 0.18], color="black", linewidth=2)
-        largest = max(largest, value, cpu or 0, goal or 0)
-    axes.axvline(1.0, color="black", linewidth=1)
-    axes.set_yticks(
-        range(len(rows)),
-        [f"{s.name}\n({'higher' if s.higher_is_better else 'lower'} is better)" for s, _ in rows],
-        fontsize=8,
-    )
+    for position, (goal, value, met) in enumerate(found):
+        score = value / goal.bound if goal.sign == ">=" else goal.bound / value
+        axes.barh(position, score, height=0.6, color="tab:green" if met else "tab:red")
+        unit = " KiB" if goal.metric == "value" else "x"
+        axes.text(score, position, f" {value:.2f}{unit}", va="center", fontsize=8)
+        largest = max(largest, score)
+    axes.axvline(1.0, color="black", linewidth=1.5)
+    axes.set_yticks(range(len(found)), [goal.describe().replace("`", "") for goal, _, _ in found], fontsize=7)
     axes.invert_yaxis()
-    axes.set_xlim(0, largest * 1.2)
-    axes.set_xlabel(f"{candidate} / {baseline}")
-    axes.set_title(f"{candidate} relative to {baseline} (same app, each server on 1 core)")
-    axes.legend(
-        handles=[
-            Patch(color="tab:green", label="goal met"),
-            Patch(color="tab:orange", label="better, short of goal"),
-            Patch(color="tab:red", label="worse"),
-            Patch(color="tab:blue", label="no goal"),
-            Patch(color="tab:gray", label=f"CPU efficiency ({baseline} µs/op ÷ {candidate} µs/op)"),
-            Line2D([], [], color="black", linewidth=2, label="goal"),
-        ],
-        loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=3, fontsize=7, frameon=False,
-    )
+    axes.set_xlim(0, largest * 1.25)
+    axes.set_xlabel("how far each goal is met (1 = exactly; the figure measured is at the bar's end)")
+    axes.set_title("asgiws's goals, each a ratio within one run")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

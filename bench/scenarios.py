@@ -37,38 +37,69 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One row of a scenario: a server, and the ASGI app it loads (None: the scenario's, or the run's)."""
+
+    label: str
+    server: str
+    app: str | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """One row of the results: what load to apply and how to judge the figure."""
+    """One block of the results: what load to apply, to which servers, and the row the ratios divide by.
+
+    By default every server of the run takes part (the picows echo only in
+    WebSocket scenarios); `entries` instead fixes the rows, to compare apps
+    on one server. `app` is the ASGI app the servers load for this scenario
+    (None: the run's ``--app``); native servers serve the same routes their way.
+    """
 
     name: str
     title: str
     kind: str  # "ws", "http" or "rss"
     unit: str
     higher_is_better: bool = True
-    goal: str = ""
     ws_options: tuple[str, ...] = ()
     deflate: bool = False
     echo_once: bool = False
+    wrk_options: tuple[str, ...] = ()
+    app: str | None = None
+    entries: tuple[Entry, ...] = ()
+    reference: str = "asgiws"
 
+
+#: The raw ASGI app with routes for every scenario (GET /json, POST /upload).
+BENCH_APP = "bench.apps:raw_app"
 
 SCENARIOS = [
-    Scenario("ws-32b-1", "WS ping-pong 32 B text, 1 conn", "ws", "msgs/s", goal=">= 1.5x",
+    Scenario("ws-32b-1", "WS ping-pong 32 B text, 1 conn", "ws", "msgs/s",
              ws_options=("--connections", "1", "--size", "32")),
-    Scenario("ws-32b-100", "WS ping-pong 32 B text, 100 conns", "ws", "msgs/s", goal=">= 1.5x",
+    Scenario("ws-32b-100", "WS ping-pong 32 B text, 100 conns", "ws", "msgs/s",
              ws_options=("--connections", "100", "--size", "32")),
-    Scenario("ws-16k-stream", "WS stream 16 KiB binary, 10 conns x window 8", "ws", "msgs/s", goal=">= 1.5x",
+    Scenario("ws-16k-stream", "WS stream 16 KiB binary, 10 conns x window 8", "ws", "msgs/s",
              ws_options=("--connections", "10", "--size", "16384", "--binary", "--window", "8")),
     Scenario("ws-1m-1", "WS ping-pong 1 MiB binary, 1 conn", "ws", "msgs/s",
              ws_options=("--connections", "1", "--size", str(1 << 20), "--binary")),
-    Scenario("http-hello", "HTTP GET / hello, keep-alive, 64 conns (wrk)", "http", "req/s", goal=">= 1.4x"),
-    Scenario("rss-idle", "RSS per idle WebSocket, no compression", "rss", "KiB/conn",
-             higher_is_better=False, goal="<= 12 KiB"),
+    Scenario("ws-deflate-1k-100", "WS ping-pong 1 KiB JSON-like text, permessage-deflate, 100 conns", "ws", "msgs/s",
+             ws_options=("--connections", "100", "--size", "1024", "--deflate"), deflate=True),
+    Scenario("http-hello", "HTTP GET / hello, keep-alive, 64 conns (wrk)", "http", "req/s"),
+    Scenario("http-browser-json", "HTTP GET /json 4 KiB JSON, 16-line browser head, 64 conns (wrk)", "http",
+             "req/s", wrk_options=("-s", str(BENCH / "wrk" / "browser.lua")), app=BENCH_APP),
+    Scenario("http-post-64k", "HTTP POST /upload 64 KiB body, 64 conns (wrk)", "http", "req/s",
+             wrk_options=("-s", str(BENCH / "wrk" / "post64k.lua")), app=BENCH_APP),
+    Scenario("http-app-route", "HTTP GET / hello through a framework route, asgiws, 64 conns (wrk)", "http", "req/s",
+             entries=(Entry("raw ASGI", "asgiws", "examples.echo:app"),
+                      Entry("App", "asgiws", "bench.apps:framework_app"),
+                      Entry("Starlette", "asgiws", "bench.apps:starlette_app")),
+             reference="raw ASGI"),
+    Scenario("rss-idle", "RSS per idle WebSocket, no compression", "rss", "KiB/conn", higher_is_better=False),
     Scenario("rss-idle-deflate", "RSS per idle WebSocket, permessage-deflate", "rss", "KiB/conn",
-             higher_is_better=False, goal="<= 45 KiB", deflate=True),
+             higher_is_better=False, deflate=True),
     Scenario("rss-used", "RSS per WebSocket idle after one echo, no compression", "rss", "KiB/conn",
-             higher_is_better=False, goal="<= 12 KiB", echo_once=True),
+             higher_is_better=False, echo_once=True),
     Scenario("rss-used-deflate", "RSS per WebSocket idle after one echo, permessage-deflate", "rss", "KiB/conn",
-             higher_is_better=False, goal="<= 45 KiB", deflate=True, echo_once=True),
+             higher_is_better=False, deflate=True, echo_once=True),
 ]
 
 
@@ -102,10 +133,11 @@ def cpu_microseconds_per_op(cpu_percent: float, rate: float) -> float:
     return 1e4 * cpu_percent / rate if rate else float("nan")
 
 
-def run_wrk(server: ServerProcess, seconds: float) -> tuple[str, float, float]:
+def run_wrk(server: ServerProcess, seconds: float, options: tuple[str, ...] = ()) -> tuple[str, float, float]:
     """Run wrk pinned to the load core; return its output, the wall time and the server's CPU seconds."""
     duration = max(1, round(seconds))
-    command = pinned(LOAD_CPU, ["wrk", "-t1", "-c64", f"-d{duration}s", "--latency", f"http://127.0.0.1:{server.port}/"])
+    command = pinned(LOAD_CPU, ["wrk", "-t1", "-c64", f"-d{duration}s", "--latency", *options,
+                                f"http://127.0.0.1:{server.port}/"])
     server_cpu_0 = process_cpu_seconds(server.pid)
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -147,9 +179,9 @@ def measure_http(server: ServerProcess, scenario: Scenario, timing: Timing) -> d
     wrk's CPU comes from the children's rusage (``os.times``) around the run,
     which counts wrk once it has been reaped; the server's from /proc.
     """
-    run_wrk(server, timing.warmup)
+    run_wrk(server, timing.warmup, scenario.wrk_options)
     before = os.times()
-    output, wall, server_cpu = run_wrk(server, timing.duration)
+    output, wall, server_cpu = run_wrk(server, timing.duration, scenario.wrk_options)
     after = os.times()
     wrk_cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     result = parse_wrk(output)

@@ -1,9 +1,13 @@
 """Start and stop the servers under test: same app, same settings, pinned to core 0.
 
-uvicorn runs with its defaults (``--loop uvloop --http httptools``, its default
-WebSocket implementation, i.e. ``websockets``); asgiws with ``--loop auto``,
-which picks uvloop. Both log at warning level without access log, so neither
-pays for logging the other does not.
+ASGI servers load the same app: uvicorn with its defaults (``--loop uvloop
+--http httptools``, its default WebSocket implementation, i.e.
+``websockets``), asgiws with ``--loop auto`` (uvloop), granian (Rust, one
+worker, its ASGI interface on uvloop). All log at warning level without
+access log, so none pays for logging another does not. Two servers have no
+ASGI and serve the same routes their own way: aiohttp's native server
+(`aiohttp_server.py`) and the picows echo (`ceiling_echo.py`, WebSocket only:
+the floor for a Python server, and the load generator's ceiling).
 """
 
 from __future__ import annotations
@@ -17,15 +21,26 @@ import sys
 import time
 from pathlib import Path
 
+from cpu_time import process_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CPU = "0"
 LOAD_CPU = "1"
 
 COMMON_OPTIONS = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
-SERVER_OPTIONS = {
-    "uvicorn": ["-m", "uvicorn", "--loop", "uvloop", "--http", "httptools"],
+#: ASGI servers: the interpreter's arguments before the app and the common options.
+ASGI_SERVERS = {
     "asgiws": ["-m", "asgiws", "--loop", "auto"],
+    "uvicorn": ["-m", "uvicorn", "--loop", "uvloop", "--http", "httptools"],
+    "granian": ["-m", "granian", "--interface", "asgi", "--loop", "uvloop", "--workers", "1"],
 }
+CEILING = "picows-echo"  # not an ASGI server: the load generator's ceiling (ceiling_echo.py)
+#: Servers with no ASGI: the script that serves the benchmark's routes its own way.
+NATIVE_SERVERS = {"aiohttp": "aiohttp_server.py", CEILING: "ceiling_echo.py"}
+#: Every server, in the order of the results' rows.
+SERVERS = [*ASGI_SERVERS, *NATIVE_SERVERS]
+#: The servers that take part in every scenario (the ceiling only in WebSocket ones).
+DEFAULT_SERVERS = ["asgiws", "uvicorn", "granian", "aiohttp"]
 
 
 def free_port() -> int:
@@ -45,14 +60,12 @@ def pinned(cpu: str, argv: list[str]) -> list[str]:
     return ["taskset", "-c", cpu, *argv]
 
 
-CEILING = "picows-echo"  # not an ASGI server: the load generator's ceiling (ceiling_echo.py)
-
-
 def server_command(name: str, app: str, port: int) -> list[str]:
-    if name == CEILING:
-        ceiling = str(Path(__file__).with_name("ceiling_echo.py"))
-        return pinned(SERVER_CPU, [sys.executable, ceiling, "--port", str(port)])
-    return pinned(SERVER_CPU, [sys.executable, *SERVER_OPTIONS[name], app, "--port", str(port), *COMMON_OPTIONS])
+    """The command that runs server `name` (with the ASGI `app`, unless it has none) on `port`, on core 0."""
+    if name in NATIVE_SERVERS:
+        script = str(Path(__file__).with_name(NATIVE_SERVERS[name]))
+        return pinned(SERVER_CPU, [sys.executable, script, "--port", str(port)])
+    return pinned(SERVER_CPU, [sys.executable, *ASGI_SERVERS[name], "--port", str(port), *COMMON_OPTIONS, app])
 
 
 class ServerProcess:
@@ -97,12 +110,20 @@ class ServerProcess:
         return self.process is not None and self.process.poll() is None
 
     def rss_kib(self) -> int:
-        """Resident set size (VmRSS) of the server process, in KiB."""
-        with open(f"/proc/{self.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise RuntimeError("no VmRSS line")
+        """Resident set size (VmRSS) of the server, all its processes added up, in KiB."""
+        total = 0
+        for pid in process_tree(self.pid):
+            with open(f"/proc/{pid}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        return total
+
+    def error_lines(self) -> list[str]:
+        """The lines of the server's log that report an error (an ERROR record or a traceback)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if "ERROR" in line or "Traceback" in line]
 
     def log_tail(self, lines: int = 15) -> str:
         try:

@@ -3,8 +3,18 @@
 Each connection keeps ``--window`` messages in flight: window 1 is ping-pong
 (send, wait for the echo, send again), a larger window is a stream. Every
 message is timestamped when sent and matched with its echo (the server echoes
-in order), so latency is the true round trip. Compression is never offered:
-picows does not implement permessage-deflate, so frames go uncompressed.
+in order), so latency is the true round trip.
+
+picows does not implement permessage-deflate (RFC 7692): with ``--deflate``
+this client does its part itself, so that the server's compression is
+measured, not the client's. It offers the extension as browsers do
+(``permessage-deflate; client_max_window_bits``) and sends ``--size``-byte
+JSON-like text messages, all different, from a pool compressed once before
+the run, each on its own (no reference to an earlier message, which is valid
+whatever context takeover was agreed: the server's decompressor just keeps a
+window the message does not use). Every echo is inflated, with one context
+per connection as the server's compressor keeps one, and its length checked.
+A server that does not accept the offer fails the run.
 
 Only the ``--duration`` seconds after ``--warmup`` count. Over exactly that
 window it also reads the server's CPU time from ``/proc/PID/stat`` and its own
@@ -15,14 +25,59 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import random
 import sys
+import zlib
 from collections import deque
 from time import perf_counter
 
 import uvloop
 from cpu_time import own_cpu_seconds, process_cpu_seconds
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeRequest, WSUpgradeResponse, ws_connect
+
+DEFLATE_OFFER = {"Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"}
+SYNC_TAIL = b"\x00\x00\xff\xff"  # RFC 7692 section 7.2.1: removed by the sender, appended by the receiver
+POOL = 64  # distinct messages per run with --deflate
+
+
+def json_like_messages(size: int, count: int) -> list[bytes]:
+    """`count` different JSON-like texts of exactly `size` bytes (an event a chat or dashboard would push)."""
+    rng = random.Random(12)
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+    messages = []
+    for seq in range(count):
+        event = {
+            "type": rng.choice(["update", "message", "presence"]),
+            "seq": seq,
+            "room": f"room-{rng.randrange(100)}",
+            "user": {"id": rng.randrange(10**6), "name": rng.choice(words).title(), "online": rng.random() < 0.8},
+            "items": [{"id": rng.randrange(10**4), "label": rng.choice(words), "value": round(rng.random() * 100, 3)}
+                      for _ in range(6)],
+            "text": "",
+        }
+        text = json.dumps(event, separators=(",", ":")).encode()
+        filler = " ".join(rng.choice(words) for _ in range(size // 4))
+        event["text"] = filler[: max(0, size - len(text))]
+        text = json.dumps(event, separators=(",", ":")).encode()
+        if len(text) != size:
+            raise ValueError(f"--size {size} is too small for a JSON-like message")
+        messages.append(text)
+    return messages
+
+
+def compressed(message: bytes) -> bytes:
+    """`message` deflated on its own, as a permessage-deflate payload (RFC 7692 section 7.2.1)."""
+    encoder = zlib.compressobj(wbits=-15)
+    data = encoder.compress(message) + encoder.flush(zlib.Z_SYNC_FLUSH)
+    assert data.endswith(SYNC_TAIL)
+    return data[:-4]
+
+
+def accepted_deflate(response: WSUpgradeResponse) -> bool:
+    offers = response.headers.get("sec-websocket-extensions") or ""
+    return "permessage-deflate" in offers.lower()
 
 
 class Run:
@@ -46,6 +101,10 @@ class EchoClient(WSListener):
         self.window = window
         self.sent_at: deque[float] = deque()
         self.transport: WSTransport | None = None
+        self.pool: list[bytes] | None = None  # with --deflate: compressed payloads, sent in turn
+        self.next = 0
+        self.inflater: zlib._Decompress | None = None
+        self.size = len(payload)
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -56,7 +115,12 @@ class EchoClient(WSListener):
 
     def send(self) -> None:
         self.sent_at.append(perf_counter())
-        self.transport.send(self.msg_type, self.payload)
+        pool = self.pool
+        if pool is None:
+            self.transport.send(self.msg_type, self.payload)
+        else:
+            self.transport.send(self.msg_type, pool[self.next], rsv1=True)
+            self.next = (self.next + 1) % len(pool)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         msg_type = frame.msg_type
@@ -68,6 +132,10 @@ class EchoClient(WSListener):
             return
         if msg_type == WSMsgType.PING or msg_type == WSMsgType.PONG or not frame.fin:
             return  # picows answers pings itself; a message counts at its last fragment
+        if self.inflater is not None and frame.rsv1:
+            text = self.inflater.decompress(frame.get_payload_as_bytes() + SYNC_TAIL)
+            if len(text) != self.size:
+                self.run.errors.append(f"an echo inflated to {len(text)} bytes, not {self.size}")
         now = perf_counter()
         sent = self.sent_at.popleft()
         run = self.run
@@ -85,12 +153,12 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-async def connect_all(url: str, count: int, make_client) -> list[EchoClient]:
+async def connect_all(url: str, count: int, make_client, headers: dict[str, str] | None) -> list[EchoClient]:
     clients: list[EchoClient] = []
     batch = 100
     for start in range(0, count, batch):
         pairs = await asyncio.gather(
-            *(ws_connect(make_client, url) for _ in range(start, min(count, start + batch)))
+            *(ws_connect(make_client, url, extra_headers=headers) for _ in range(start, min(count, start + batch)))
         )
         clients.extend(listener for _, listener in pairs)
     return clients
@@ -115,9 +183,21 @@ async def load(args: argparse.Namespace) -> dict:
     run = Run()
     msg_type = WSMsgType.BINARY if args.binary else WSMsgType.TEXT
     payload = b"x" * args.size
-    clients = await connect_all(
-        args.url, args.connections, lambda: EchoClient(run, msg_type, payload, args.window)
-    )
+    pool = [compressed(message) for message in json_like_messages(args.size, POOL)] if args.deflate else None
+
+    starts = itertools.count()
+
+    def make_client(request: WSUpgradeRequest, response: WSUpgradeResponse) -> EchoClient:
+        client = EchoClient(run, msg_type, payload, args.window)
+        if pool is not None:
+            if not accepted_deflate(response):
+                raise RuntimeError("the server did not accept permessage-deflate")
+            client.pool = pool
+            client.next = next(starts) % len(pool)  # connections start at different messages
+            client.inflater = zlib.decompressobj(wbits=-15)
+        return client
+
+    clients = await connect_all(args.url, args.connections, make_client, DEFLATE_OFFER if args.deflate else None)
     run.sending = True
     for client in clients:
         client.start()
@@ -156,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=32, help="payload bytes")
     parser.add_argument("--binary", action="store_true", help="binary messages (default text)")
     parser.add_argument("--window", type=int, default=1, help="messages in flight per connection")
+    parser.add_argument("--deflate", action="store_true",
+                        help="offer permessage-deflate; send different JSON-like texts of --size bytes, compressed")
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--server-pid", type=int, default=0)

@@ -5,7 +5,8 @@
 
 Each client is greeted, along with everyone already connected, when it
 arrives, and stays registered for ten seconds. This in-memory set only works
-in one process; across processes, use a message broker.
+in one process; across processes, use a message broker: the same pattern
+with `PubSub.join()` is examples/registration_pubsub.py.
 """
 
 import asyncio

@@ -65,11 +65,14 @@ async def _call_hook(hook: Hook, state: dict[str, Any]) -> None:
 class App:
     """An ASGI 3 app routing HTTP and WebSocket requests to handlers.
 
-    >>> app = App()
-    >>> @app.websocket("/echo")
-    ... async def echo(websocket):
-    ...     async for message in websocket:
-    ...         await websocket.send(message)
+    ```python
+    app = App()
+
+    @app.websocket("/echo")
+    async def echo(websocket):
+        async for message in websocket:
+            await websocket.send(message)
+    ```
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class App:
 
     @property
     def routes(self) -> list[AnyRoute]:
+        """The route table, in the order routes are tried; the decorators append to it."""
         return self.router.routes
 
     # -- ASGI ----------------------------------------------------------------
@@ -202,21 +206,27 @@ class App:
         return decorator
 
     def get(self, path: str, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: `handler(request)` serves GET (and HEAD) on `path`."""
         return self.route(path, ["GET"], name)
 
     def post(self, path: str, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: `handler(request)` serves POST on `path`."""
         return self.route(path, ["POST"], name)
 
     def put(self, path: str, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: `handler(request)` serves PUT on `path`."""
         return self.route(path, ["PUT"], name)
 
     def patch(self, path: str, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: `handler(request)` serves PATCH on `path`."""
         return self.route(path, ["PATCH"], name)
 
     def delete(self, path: str, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: `handler(request)` serves DELETE on `path`."""
         return self.route(path, ["DELETE"], name)
 
     def options(self, path: str, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: `handler(request)` serves OPTIONS on `path`."""
         return self.route(path, ["OPTIONS"], name)
 
     def websocket(

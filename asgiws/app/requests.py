@@ -51,6 +51,7 @@ class HTTPConnection:
 
     @property
     def url(self) -> URL:
+        """The URL the client asked for, rebuilt from the scope: scheme, Host header, path, query."""
         if self._url is None:
             self._url = URL.from_scope(self.scope)
         return self._url
@@ -70,6 +71,7 @@ class HTTPConnection:
 
     @property
     def query_params(self) -> QueryParams:
+        """The query string's parameters: ``[name]`` is the last value, ``getlist(name)`` every one."""
         if self._query is None:
             self._query = QueryParams(self.scope.get("query_string", b""))
         return self._query
@@ -82,6 +84,7 @@ class HTTPConnection:
 
     @property
     def cookies(self) -> dict[str, str]:
+        """The cookies of the Cookie header, by name."""
         if self._cookies is None:
             header = self.headers.get("cookie")
             self._cookies = parse_cookies(header) if header else {}
@@ -101,6 +104,7 @@ class HTTPConnection:
 
     @property
     def app(self) -> Any:
+        """The scope's "app": the `App` that routed this connection, or None when none did."""
         return self.scope.get("app")
 
 
@@ -122,6 +126,7 @@ class Request(HTTPConnection):
 
     @property
     def method(self) -> str:
+        """The request method, upper-case: "GET"."""
         method: str = self.scope["method"]
         return method
 

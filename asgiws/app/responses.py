@@ -127,6 +127,7 @@ class Response:
         self.raw_headers.append((b"set-cookie", "; ".join(parts).encode("latin-1")))
 
     def delete_cookie(self, key: str, path: str = "/", domain: str | None = None) -> None:
+        """Tell the client to drop cookie `key` (of that path and domain): a Set-Cookie with Max-Age=0."""
         self.set_cookie(key, max_age=0, path=path, domain=domain)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -136,10 +137,14 @@ class Response:
 
 
 class PlainTextResponse(Response):
+    """`content` (`str` or `bytes`) sent as ``text/plain; charset=utf-8``."""
+
     media_type = "text/plain"
 
 
 class HTMLResponse(Response):
+    """`content` (`str` or `bytes`) sent as ``text/html; charset=utf-8``."""
+
     media_type = "text/html"
 
 

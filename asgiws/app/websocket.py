@@ -45,8 +45,11 @@ class WebSocket(HTTPConnection):
     """One server-side WebSocket connection, as a handler sees it.
 
     The handshake request's properties are `HTTPConnection`'s, under the
-    names of the seed's handler style too: `request_headers` (`headers`),
+    names of the `websockets` guide's handler style too: `request_headers` (`headers`),
     `remote_address` (`client`), and `path`, the request target as sent.
+    Once it is over, `close_code` and `close_reason` say how the connection
+    closed (the peer's code, or ours if we closed first; 1006 when it was
+    lost without a close frame); `subprotocol` is the one accepted, or None.
     """
 
     __slots__ = (

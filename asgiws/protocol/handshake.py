@@ -87,12 +87,13 @@ def parse_upgrade_request(request: Request, origins: Collection[bytes | None] | 
 
     Reads what `http11.RequestParser` recorded (`Request.upgrade`,
     `Request.special_fields`), so no header is parsed again; raises
-    HandshakeError with the status to answer with. A method other than GET is answered 400 (the RFC's "such as 400": the
-    resource may well accept other methods over plain HTTP, so 405 would
+    HandshakeError with the status to answer with. A method other than GET
+    is answered 400 (the RFC's "such as 400": the resource may well accept other methods over plain HTTP, so 405 would
     mislead); a missing or unsupported Sec-WebSocket-Version is answered 426,
     which `reject_response` completes with "Sec-WebSocket-Version: 13".
-    A malformed Sec-WebSocket-Extensions only declines compression: the
-    connection can work without it.
+    A Sec-WebSocket-Protocol element that is not a token is 400; a malformed
+    Sec-WebSocket-Extensions only declines compression: the connection can
+    work without it.
 
     `origins`, when not None, are the Origin values allowed (None among them
     allows a request without Origin, as non-browser clients send): any other
@@ -123,6 +124,10 @@ def parse_upgrade_request(request: Request, origins: Collection[bytes | None] | 
             raise ValueError
     except (binascii.Error, ValueError):
         raise HandshakeError("Sec-WebSocket-Key is not base64 of 16 bytes", 400) from None
+    protocols = comma_list(fields.get(b"sec-websocket-protocol", ()))
+    if any(TOKEN_RE.fullmatch(protocol) is None for protocol in protocols):
+        # RFC 6455 section 4.1: each element is a token; one the app chose would fail the client.
+        raise HandshakeError("Sec-WebSocket-Protocol is not a list of tokens", 400)
     if origins is not None:
         sent = fields.get(b"origin", ())
         if len(sent) > 1:
@@ -130,7 +135,7 @@ def parse_upgrade_request(request: Request, origins: Collection[bytes | None] | 
         origin = sent[0] if sent else None
         if origin not in origins:
             raise ForbiddenOrigin(origin)
-    subprotocols = [token.decode("latin-1") for token in comma_list(fields.get(b"sec-websocket-protocol", ()))]
+    subprotocols = [token.decode("latin-1") for token in protocols]
     try:
         extensions = parse_extensions(fields.get(b"sec-websocket-extensions", ()))
     except ValueError:
@@ -411,7 +416,11 @@ class ClientHandshake:
             raise HandshakeError(field_lines_error(buffer[line_end + 2 : end + 2]) + " of the response", 0)
         if len(fields) > self.max_headers:
             raise HandshakeError("too many headers in the response", 0)
-        return int(match.group(3)), fields
+        status = int(match.group(3))
+        if not 100 <= status <= 599:
+            # RFC 9110 section 15: no valid status lies outside; InvalidStatus(0) would read as "malformed".
+            raise HandshakeError(f"invalid status code {status}", 0)
+        return status, fields
 
     def _validate(self, headers: list[tuple[str, str]], raw: list[tuple[bytes, bytes]]) -> ClientHandshakeResult:
         """RFC 6455 section 4.2.2, items 5.2 to 5.6, from the client's side."""

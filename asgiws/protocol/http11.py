@@ -462,7 +462,7 @@ class RequestParser:
         self._scan = max(size - 3, 0)
         line_end = buf.find(b"\r\n", 0, self.max_request_line + 2)
         if line_end < 0:
-            if size > self.max_request_line:
+            if size > self.max_request_line + 1:  # + 1: the CR of a CRLF whose LF is still to come
                 raise HTTPError("request line too long", 414)
         elif size - line_end > self.max_header_block + 4:
             raise HTTPError("header block too large", 431)
@@ -577,7 +577,7 @@ class RequestParser:
             elif state is _CHUNK_SIZE:
                 end = buf.find(b"\r\n", 0, self.max_request_line + 2)
                 if end < 0:
-                    if len(buf) > self.max_request_line:
+                    if len(buf) > self.max_request_line + 1:  # + 1: as in _check_partial_head
                         raise HTTPError("chunk size line too long", 400)
                     if b"\n" in buf:
                         raise HTTPError("bare LF in chunk size line", 400)
@@ -601,7 +601,8 @@ class RequestParser:
                     return self._end_of_message()
                 end = buf.find(b"\r\n\r\n", self._scan)
                 if end < 0:
-                    if len(buf) > self.max_header_block:
+                    # + 1: the CRLFCRLF may still end at most 3 bytes past the buffer.
+                    if len(buf) > self.max_header_block + 1:
                         raise HTTPError("trailer block too large", 431)
                     start = max(self._scan - 1, 0)
                     if buf.count(b"\n", start + 1) != buf.count(b"\r\n", start):

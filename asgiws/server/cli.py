@@ -9,9 +9,11 @@ are (`config_from_args`).
 from __future__ import annotations
 
 import argparse
+import platform
 import sys
 import traceback
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from .config import AppLoadError, Config, import_from_string
 from .settings import BY_NAME, ROWS, Group, InvalidSetting, Row
@@ -52,13 +54,43 @@ def _add_row(group: argparse._ArgumentGroup, row: Row) -> None:
         group.add_argument(f"--no-{row.option[2:]}", dest=row.name, action="store_false", help=argparse.SUPPRESS)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line naming what is wrong (exit status 2), without the usage.
+
+    An option asgiws does not have (a uvicorn option with no row in the
+    settings table, say) is named alone: "asgiws: error: unknown option
+    --reload-delay-ms (asgiws --help lists the options)".
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            options = [arg for arg in unknown if arg.startswith("-")]
+            if options:
+                self.error(f"unknown option {options[0].partition('=')[0]}")
+            self.error(f"unexpected argument {unknown[0]!r}")
+        return parsed
+
+
+def version_text() -> str:
+    """What `asgiws --version` prints: asgiws's version, and the Python that runs it."""
+    from .. import __version__  # the package's one version number
+
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"asgiws {__version__} with {python} on {platform.system()}"
+
+
+def build_parser() -> Parser:
     """The argparse parser for the `asgiws` command, one option per row of the settings table."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="asgiws",
         usage="%(prog)s [options] APP",
         description="Serve an ASGI application (HTTP/1.1 and WebSocket).",
     )
+    parser.add_argument("--version", action="version", version=version_text(), help="print the version and exit")
     groups = {group: parser.add_argument_group(group.value) for group in Group}
     for row in ROWS:
         if row.cli != "none":

@@ -23,6 +23,7 @@ from asgiref.compatibility import double_to_single_callable
 from ..protocol.grammar import FIELD_VALUE_RE, ORIGIN, TOKEN_RE
 from .errors import AppLoadError
 from .logs import configure_logging
+from .message_log import MessageLog, tracing
 from .settings import UNSUPPORTED_SETTINGS, InvalidSetting, LifespanMode, Settings, UnsupportedSetting
 
 __all__ = [
@@ -130,7 +131,7 @@ class Config(Settings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        configure_logging(self.log_config, self.log_level, self.access_log)
+        configure_logging(self.log_config, self.log_level, self.access_log, self.use_colors)
         if self.env_file is not None:
             load_env_file(self.env_file)
         if self.workers is None and "WEB_CONCURRENCY" in os.environ:
@@ -158,6 +159,7 @@ class Config(Settings):
 
     @property
     def is_ssl(self) -> bool:
+        """Whether TLS is configured: a certificate or key file, or an ssl_context_factory."""
         return bool(self.ssl_keyfile or self.ssl_certfile or self.ssl_context_factory)
 
     @property
@@ -205,6 +207,8 @@ class Config(Settings):
             interface = "asgi3" if is_asgi3(app) else "asgi2"
         if interface == "asgi2":
             app = double_to_single_callable(app)  # type: ignore[no-untyped-call]  # asgiref leaves it unannotated
+        if tracing():
+            app = MessageLog(app)
         if self.proxy_headers:
             from .proxy_headers import ProxyHeadersMiddleware
 

@@ -31,13 +31,19 @@ class StartupFailed(ServerError):
     exit_status = 3
 
 
+class MetricsUnavailable(ServerError):
+    """Metrics were asked for (`metrics_port`) but prometheus_client is not installed."""
+
+    exit_status = 1
+
+
 def exit_status(error: ServerError | OSError) -> int:
     """Log why the server could not start (unless already logged); the process's exit status for it."""
     if isinstance(error, AppLoadError):
         logger.error("Error loading ASGI app. %s", error)
-    elif isinstance(error, OSError):
+    elif isinstance(error, (OSError, MetricsUnavailable)):
         logger.error("%s", error)
     return error.exit_status if isinstance(error, ServerError) else ServerError.exit_status
 
 
-__all__ = ["AppLoadError", "ServerError", "StartupFailed", "exit_status"]
+__all__ = ["AppLoadError", "MetricsUnavailable", "ServerError", "StartupFailed", "exit_status"]

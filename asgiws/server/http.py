@@ -17,6 +17,13 @@ response (RFC 9112 section 9.6); otherwise the response says
 ``connection: close``. The cycle's states and their moves are in
 `cycle_state`.
 
+Reports: one access line per response (its head, when sent); at DEBUG, a
+line when a connection opens, is upgraded or closes, with why it closed
+(`close_cause`, set where the server closes it); with metrics on, the open
+connections, and the requests through `ServerMetrics.measured`, the app the
+connection calls then. Whether to log or count is decided once per
+connection: with both off, a request costs nothing more.
+
 Timers: `timeout_request_head` runs from the connection (or the end of the
 previous response) until a full request head arrived, so a socket that sends
 nothing, or a head one byte at a time, is dropped; `timeout_keep_alive`
@@ -58,6 +65,7 @@ from .cycle_state import (
     ResponseState,
     reusable_with_unread_body,
 )
+from .logs import HTTP_ACCESS
 from .state import ServerState
 from .websocket import WebSocketProtocol
 
@@ -130,7 +138,8 @@ class HTTPProtocol(asyncio.Protocol):
 
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any]) -> None:
         self.config = config
-        self.app = config.loaded_app
+        self.metrics = metrics = server_state.metrics
+        self.app = config.loaded_app if metrics is None else metrics.http_app
         self.server_state = server_state
         self.app_state = app_state
         self.loop = asyncio.get_event_loop()
@@ -143,6 +152,9 @@ class HTTPProtocol(asyncio.Protocol):
         self.root_path = config.root_path
         self.root_path_bytes = config.root_path.encode("latin-1")
         self.access_log = config.access_log and access_logger.isEnabledFor(logging.INFO)
+        self.debug = logger.isEnabledFor(logging.DEBUG)
+        #: Why the server closed the connection, for the DEBUG log (None: the client closed it).
+        self.close_cause: str | None = None
         self.ws_enabled = config.ws_enabled
         self.limit_concurrency = config.limit_concurrency
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made()
@@ -174,6 +186,10 @@ class HTTPProtocol(asyncio.Protocol):
         self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
         self.server_state.connections.add(self)
         self.shutting_down = self.server_state.shutting_down  # accepted during shutdown
+        if self.metrics is not None:
+            self.metrics.http_connections.inc()
+        if self.debug:
+            logger.debug("%s - HTTP connection opened", _client_text(self.client))
         if self.timeout_request_head is not None:
             self.head_deadline = deadline = self.loop.time() + self.timeout_request_head
             self._schedule(deadline)
@@ -181,6 +197,11 @@ class HTTPProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)
         self._cancel_timers()
+        if self.metrics is not None:
+            self.metrics.http_connections.dec()
+        if self.debug:
+            cause = self.close_cause or (f"lost: {exc}" if exc else "closed by the client")
+            logger.debug("%s - HTTP connection closed: %s", _client_text(self.client), cause)
         if self.cycle is not None:
             self.cycle.disconnect()
         if self.flow is not None:
@@ -334,6 +355,9 @@ class HTTPProtocol(asyncio.Protocol):
         limit = self.limit_concurrency
         if limit is not None and (len(state.connections) >= limit or len(state.tasks) >= limit):
             logger.warning("Exceeded concurrency limit.")
+            if self.metrics is not None:
+                self.metrics.handshake_refused(503)
+            self.close_cause = "WebSocket upgrade over the concurrency limit (503)"
             self.transport.write(_plain_response(503))
             self.transport.close()
             return
@@ -343,14 +367,20 @@ class HTTPProtocol(asyncio.Protocol):
         self.flow.resume_reading()
         protocol = WebSocketProtocol(self.config, state, self.app_state)
         if refusal is not None:
+            self.close_cause = f"invalid WebSocket handshake ({refusal.status})"  # still this protocol's transport
             protocol.refuse(self.transport, scope, refusal)
         else:
             assert handshake is not None
+            if self.metrics is not None:
+                self.metrics.http_connections.dec()  # a WebSocket from now on
+            if self.debug:
+                logger.debug("%s - HTTP connection upgraded to WebSocket %s", _client_text(self.client), path)
             protocol.start(self.transport, scope, handshake, trailing_data)
 
     def _reject(self, exc: HTTPError) -> None:
         """Answer a request the parser refused with its status, then close."""
         logger.warning("Invalid HTTP request received: %s", exc)
+        self.close_cause = f"invalid request ({exc.status}: {exc})"
         cycle = self.cycle
         if cycle is not None:
             cycle.disconnect()
@@ -370,6 +400,10 @@ class HTTPProtocol(asyncio.Protocol):
         if transport.is_closing():
             return
         if cycle is None or not cycle.keep_alive or self.shutting_down or self.eof:
+            if self.close_cause is None:
+                self.close_cause = (
+                    "shutting down" if self.shutting_down else "client half-closed" if self.eof else "no keep-alive"
+                )
             transport.close()
             return
         self.flow.resume_reading()
@@ -432,10 +466,12 @@ class HTTPProtocol(asyncio.Protocol):
             if cycle is not None and cycle.request is _BODY:
                 self._cancel_timers()
                 logger.info("Request body timed out: no byte for %g s.", self.timeout_request_body)
+                self.close_cause = "request body timeout"
                 cycle.time_out()
                 return
             self.body_deadline = body = None  # the body came meanwhile; receive() has not resumed yet
         if (head is not None and head <= now) or (idle is not None and idle <= now):
+            self.close_cause = "keep-alive timeout" if idle is not None and idle <= now else "request head timeout"
             self._cancel_timers()
             if not self.transport.is_closing():
                 self.transport.close()
@@ -448,6 +484,7 @@ class HTTPProtocol(asyncio.Protocol):
         """Graceful shutdown: close now when idle, else after the current response."""
         self.shutting_down = True
         if self.cycle is None or self.cycle.response is _COMPLETE:
+            self.close_cause = "shutting down"
             if not self.transport.is_closing():
                 self.transport.close()
         else:
@@ -539,6 +576,7 @@ class RequestResponseCycle:
         if not self.response_started and self.request is not _GONE:
             self._move_response(CycleStep.FAIL)
             self.keep_alive = False
+            self.protocol.close_cause = "the app failed (500)"
             self.transport.write(_plain_response(500))
             self.protocol.on_response_complete()
         else:
@@ -575,6 +613,7 @@ class RequestResponseCycle:
 
     def close_connection(self) -> None:
         """Close after what was sent so far (a half-sent response: the client sees it cut)."""
+        self.protocol.close_cause = self.protocol.close_cause or "response cut short"
         self.flush_head()
         if not self.transport.is_closing():
             self.transport.close()
@@ -685,7 +724,7 @@ class RequestResponseCycle:
             self.keep_alive = writer.keep_alive
             if protocol.access_log:
                 access_logger.info(
-                    '%s - "%s %s HTTP/%s" %d',
+                    HTTP_ACCESS,
                     _client_text(scope["client"]),
                     scope["method"],
                     _path_with_query(scope),

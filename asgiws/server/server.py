@@ -2,7 +2,8 @@
 
 The lifecycle, for whoever drives it (`serve()` below, `asgiws.serve()`,
 the workers): `await startup(sockets=None)` loads the app, runs the lifespan
-startup and listens, or raises (`AppLoadError`, `StartupFailed`, the bind
+startup, starts the metrics (`metrics_port`) and listens, or raises
+(`AppLoadError`, `StartupFailed`, `MetricsUnavailable`, the bind
 `OSError`); `await main_loop()` runs until `should_exit` is set (by a
 signal, `limit_max_requests`, or the caller); `await shutdown()` stops
 accepting, asks every connection to `shutdown()` (idle HTTP closes now,
@@ -31,7 +32,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from .config import Config
-from .errors import StartupFailed
+from .errors import MetricsUnavailable, StartupFailed
 from .http import HTTPProtocol
 from .lifespan import Lifespan
 from .listener import (
@@ -91,8 +92,9 @@ class Server:
         """Load the app, run the lifespan startup, listen: on `sockets`, or `fd`, `uds`, or `host`:`port`.
 
         Raises `AppLoadError` when the app cannot be loaded, `StartupFailed`
-        when its lifespan startup fails, and the `OSError` of a socket that
-        cannot be bound (after the lifespan shutdown).
+        when its lifespan startup fails, and, after the lifespan shutdown,
+        `MetricsUnavailable` (metrics without prometheus_client) and the
+        `OSError` of a socket (or the metrics port) that cannot be bound.
         """
         config = self.config
         config.load()
@@ -105,8 +107,13 @@ class Server:
                 raise StartupFailed("Application startup failed.")
         raise_open_file_limit()
         try:
+            if config.metrics_port is not None:
+                from .metrics import ServerMetrics  # imports prometheus_client: only when asked for
+
+                self.server_state.metrics = ServerMetrics.start(config.metrics_port, config.loaded_app)
             await self._listen(sockets, self.lifespan.state if self.lifespan else {})
-        except OSError:
+        except (OSError, MetricsUnavailable):
+            self._close_metrics()
             await self._lifespan_shutdown()
             raise
         self.started = True
@@ -152,13 +159,16 @@ class Server:
         logger.info("asgiws running on %s (Press CTRL+C to quit)", where)
 
     async def main_loop(self) -> None:
-        """Tick until asked to exit, refreshing the cached Date header every second."""
+        """Tick until asked to exit, refreshing the cached Date header every second and the metrics every tick."""
         state = self.server_state
         limit = self.max_requests
+        metrics = state.metrics
         ticks = 0
         while not self.should_exit:
             await asyncio.sleep(TICK)
             ticks += 1
+            if metrics is not None:
+                metrics.sync()
             if ticks % 10 == 0:
                 state.set_default_headers(default_headers(self.config))
             if limit is not None and state.total_requests >= limit:
@@ -233,6 +243,12 @@ class Server:
         if self._notifier is not None:
             self._notifier.cancel()
             self._notifier = None
+        self._close_metrics()
+
+    def _close_metrics(self) -> None:
+        metrics = self.server_state.metrics
+        if metrics is not None:
+            metrics.close()
 
     async def _wait_connections_closed(self) -> None:
         state = self.server_state

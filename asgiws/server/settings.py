@@ -394,17 +394,28 @@ class Settings:
     log_level: str | int | None = setting(
         None,
         Group.LOGGING,
-        "log level",
+        "log level (debug: also a line when a connection opens, is upgraded or closes, and why; "
+        "trace: also every ASGI message)",
         choices=tuple(LOG_LEVELS),
         default_text="info",
     )
-    access_log: bool = setting(True, Group.LOGGING, "log one line per request")
+    access_log: bool = setting(
+        True, Group.LOGGING, "log one line per HTTP request and two per WebSocket (its handshake and its close)"
+    )
     use_colors: bool | None = setting(
         None,
         Group.LOGGING,
-        "colored logs (refused; --no-use-colors is what asgiws does)",
-        unsupported="asgiws logs without colors",
-        accepts=(False,),
+        "colour the level names and status codes of the default log format",
+        default_text="auto: on a terminal",
+    )
+    metrics_port: int | None = setting(
+        None,
+        Group.LOGGING,
+        "serve Prometheus metrics at http://127.0.0.1:PORT/metrics, for all workers together "
+        "(0: any free port, logged; needs the metrics extra: pip install 'asgiws[metrics]')",
+        min=0,
+        max=65535,
+        metavar="PORT",
     )
 
     def __post_init__(self) -> None:

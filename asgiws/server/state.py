@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .metrics import ServerMetrics
 
 #: The close code of WebSockets when the server goes away (SIGINT/SIGTERM, `should_exit`).
 GOING_AWAY = 1001
@@ -29,7 +32,8 @@ class ServerState:
     Server/Date/configured headers every response starts with, refreshed by
     the server once a second so no request formats a date; `close_code` is
     what WebSockets close with at shutdown (GOING_AWAY, or SERVICE_RESTART
-    when the server is being replaced).
+    when the server is being replaced); `metrics` the server's Prometheus
+    figures, None when metrics are off (the default).
     """
 
     __slots__ = (
@@ -40,6 +44,7 @@ class ServerState:
         "default_header_lines",
         "shutting_down",
         "close_code",
+        "metrics",
     )
 
     def __init__(self) -> None:
@@ -51,6 +56,7 @@ class ServerState:
         #: Set when graceful shutdown starts: late connections answer one request, then close.
         self.shutting_down = False
         self.close_code = GOING_AWAY
+        self.metrics: ServerMetrics | None = None
 
     def set_default_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
         """Replace the default headers, as pairs and as ready-to-send header lines."""

@@ -23,7 +23,8 @@ them:
 * a worker that reached `limit_max_requests` announces it and exits; its
   replacement is started at once; the others are not touched;
 * SIGTTIN and SIGTTOU add and remove one worker;
-* SIGINT and SIGTERM stop every worker gracefully (SIGTERM: WebSockets
+* SIGINT and SIGTERM close the listening socket (new connections are
+  refused) and stop every worker gracefully (SIGTERM: WebSockets
   close with 1001, requests finish within `timeout_graceful_shutdown`); a
   worker still running `KILL_GRACE` seconds after that is killed. The exit
   status is then 0.
@@ -46,6 +47,8 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from .config import Config
+from .errors import MetricsUnavailable, exit_status
+from .metrics import WorkersMetrics
 from .reload import ChangeWatcher
 from .signals import HANDLED_SIGNALS, ShutdownSignals
 from .workers import PONG, READY, RETIRING, Worker
@@ -99,6 +102,8 @@ class Supervisor:
         self.exit_status = 0
         #: The exit status of the first of the first workers that could not start (None: none failed).
         self.boot_failure: int | None = None
+        #: The figures of all the workers, served by this process (`--metrics-port`).
+        self.metrics = WorkersMetrics(config)
         self._wake_reader, self._wake_writer = os.pipe()
         os.set_blocking(self._wake_writer, False)
 
@@ -107,6 +112,14 @@ class Supervisor:
     def run(self) -> int:
         """Start the workers and watch them until a signal or a give-up; the exit status."""
         logger.info("Started parent process [%d]", os.getpid())
+        try:
+            self.metrics.start()  # before the first worker: the workers inherit its environment
+        except (OSError, MetricsUnavailable) as exc:
+            for sock in self.sockets:
+                sock.close()
+            os.close(self._wake_reader)
+            os.close(self._wake_writer)
+            return exit_status(exc)
         with ShutdownSignals(self._on_signal, signals=SUPERVISOR_SIGNALS):
             try:
                 if self.watcher is not None:
@@ -125,9 +138,10 @@ class Supervisor:
             finally:
                 if self.watcher is not None:
                     self.watcher.stop()
-                self._stop_all()
                 for sock in self.sockets:
-                    sock.close()
+                    sock.close()  # the workers close theirs as they start stopping: new connections are refused
+                self._stop_all()
+                self.metrics.close()
                 os.close(self._wake_reader)
                 os.close(self._wake_writer)
                 logger.info("Stopping parent process [%d]", os.getpid())
@@ -272,6 +286,7 @@ class Supervisor:
                     worker.kill()
                     wait([worker.sentinel])
             worker.close()
+            self.metrics.worker_ended(worker.pid)
         for slot in self.slots:
             slot.worker = None
         self.replacement = None
@@ -306,6 +321,7 @@ class Supervisor:
         """Deal with every worker that has ended."""
         for worker in [worker for worker in self.workers if worker.exitcode is not None]:
             worker.close()
+            self.metrics.worker_ended(worker.pid)
             if worker in self.stopping:
                 self.stopping.remove(worker)
             elif worker is self.replacement:

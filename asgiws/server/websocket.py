@@ -22,6 +22,13 @@ keep-alive pings and the close deadline) is the shared `Connection`'s
   closed connection raises `ConnectionClosed` (an OSError, spec 2.4);
 * the app's ending: returning closes with 1000, raising with 1011 (or a
   500 before the accept);
+* what it reports: the access lines (the handshake's answer; the close,
+  with the connection's duration and its messages each way, which
+  `MessageCounts` counts), DEBUG lines (accepted or refused, closed and
+  why) and, with metrics on (`ServerState.metrics`), the open WebSockets,
+  refusals, closes and messages. Whether it counts messages is decided once
+  per connection: when neither the access log nor metrics want them, a
+  message costs one ``if``;
 * the scope's ``asgiws.connection`` extension, a dict the server keeps
   up to date in place:
 
@@ -48,7 +55,7 @@ import asyncio
 import enum
 import logging
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..connection import Connection
 from ..protocol import limits
@@ -63,6 +70,11 @@ from ..protocol.handshake import (
     rejection_head,
 )
 from ..types import Message
+from .counts import MessageCounts
+from .logs import HANDSHAKE_ACCEPTED, WEBSOCKET_CLOSED, WEBSOCKET_HANDSHAKE
+
+if TYPE_CHECKING:
+    from .metrics import ServerMetrics
 
 error_logger = logging.getLogger("asgiws.error")
 access_logger = logging.getLogger("asgiws.access")
@@ -143,6 +155,10 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         "connection_state",
         "_turn",
         "_held",
+        "metrics",
+        "counts",
+        "started_at",
+        "closed_by_server",
     )
 
     def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any] | None = None) -> None:
@@ -165,6 +181,11 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self.connection_state: dict[str, Any] | None = None  # the scope's "asgiws.connection" extension
         self._turn: BroadcastTurn | None = None  # the turn of the last broadcast frame written
         self._held: list[bytes] | None = None  # broadcast frames held until the turn ends (kept once made)
+        self.metrics: ServerMetrics | None = server_state.metrics
+        #: The messages of this connection, when the access log or metrics count them (else None).
+        self.counts: MessageCounts | None = None
+        self.started_at = 0.0  # loop time of the upgrade request
+        self.closed_by_server = False  # the server (or its app) sent the first close frame
 
     # -- Hand-over from the HTTP protocol ---------------------------------
 
@@ -183,6 +204,12 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self.connection_state = {"disconnected": False, "write_paused_since": None, "send_frame": self.send_frame}
         scope["extensions"]["asgiws.connection"] = self.connection_state
         self.server_state.connections.add(self)
+        self.started_at = self.loop.time()
+        metrics = self.metrics
+        if metrics is not None:
+            self.counts = MessageCounts(metrics.websocket_totals)
+        elif self._access_log():
+            self.counts = MessageCounts()
         self._queue = deque([{"type": "websocket.connect"}])
         self.pending = trailing_data
         if not transport.is_reading():
@@ -205,7 +232,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
             error_logger.warning("%s - WebSocket handshake refused (403): %s", self._client(), error)
         else:
             error_logger.debug("Invalid WebSocket handshake: %s", error)
-        self._log_access(error.status)
+        self._answered(error.status)
         transport.write(reject_response(error.status, headers=self.server_state.default_headers))
         transport.close()
 
@@ -222,9 +249,13 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         pass  # the transport closes itself; connection_lost ends the handshake
 
     def _text(self, data: str) -> dict[str, Any]:
+        if self.counts is not None:
+            self.counts.received(data)
         return {"type": "websocket.receive", "text": data}
 
     def _binary(self, data: bytes) -> dict[str, Any]:
+        if self.counts is not None:
+            self.counts.received(data)
         return {"type": "websocket.receive", "bytes": data}
 
     def _end_message(self) -> dict[str, Any]:
@@ -261,7 +292,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
             self.request = self.response = None
         super().connection_lost(exc)
         if conn is not None:
-            self._log_close(conn.close_code or 1006)
+            self._closed(conn, exc)
 
     # -- ASGI send -----------------------------------------------------------------
 
@@ -275,10 +306,12 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
                 if data is not None:
                     frame = conn.send_binary(data)
                 else:
-                    text = message.get("text")
-                    if text is None:
+                    data = message.get("text")
+                    if data is None:
                         raise TypeError("websocket.send needs 'bytes' or 'text'")
-                    frame = conn.send_text(text)
+                    frame = conn.send_text(data)
+                if self.counts is not None:
+                    self.counts.sent(data)
                 if self._out is None:
                     self.transport.write(frame)  # a lone answer leaves at once
                 else:
@@ -344,6 +377,8 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
             return False
         if conn.extensions:
             frame = conn.send_text(message) if isinstance(message, str) else conn.send_binary(message)
+        if self.counts is not None:
+            self.counts.sent(message)
         if self._out is not None:
             self._hold(frame)  # with the frames already held in this turn
             return True
@@ -388,7 +423,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self.request = None
         self.handshake = ACCEPTED
         self.transport.write(response)
-        self._log_access("[accepted]")
+        self._answered(101)
         pending = self.pending
         self.pending = b""
         self._open(WebSocketConnection(Side.SERVER, extensions=extensions, max_size=config.ws_max_size), pending)
@@ -404,7 +439,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self.handshake = ENDED
         self.response = None
         self.request = None
-        self._log_access(status)
+        self._answered(status)
         if not self.transport.is_closing():
             self.transport.write(response)
             self.transport.close()
@@ -474,10 +509,59 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         query = scope.get("query_string", b"")
         return f"{path}?{query.decode('latin-1')}" if query else path
 
-    def _log_access(self, status: int | str) -> None:
-        if self.config.access_log and access_logger.isEnabledFor(logging.INFO):
-            access_logger.info('%s - "WebSocket %s" %s', self._client(), self._target(), status)
+    def _access_log(self) -> bool:
+        return bool(self.config.access_log) and access_logger.isEnabledFor(logging.INFO)
 
-    def _log_close(self, code: int) -> None:
-        if self.config.access_log and access_logger.isEnabledFor(logging.INFO):
-            access_logger.info('%s - "WebSocket %s" [closed %d]', self._client(), self._target(), code)
+    def _start_close(self, code: int, reason: str) -> None:
+        self.closed_by_server = True
+        super()._start_close(code, reason)
+
+    def _answered(self, status: int) -> None:
+        """Report the handshake's answer: 101, or the HTTP status refusing it."""
+        metrics = self.metrics
+        if metrics is not None:
+            if status == 101:
+                metrics.websocket_accepted()
+            else:
+                metrics.handshake_refused(status)
+        if self._access_log():
+            answer: int | str = HANDSHAKE_ACCEPTED if status == 101 else status
+            access_logger.info(WEBSOCKET_HANDSHAKE, self._client(), self._target(), answer)
+        if error_logger.isEnabledFor(logging.DEBUG):
+            outcome = "accepted" if status == 101 else f"refused with {status}"
+            error_logger.debug("%s - WebSocket %s %s", self._client(), self._target(), outcome)
+
+    def _closed(self, conn: WebSocketConnection, exc: Exception | None) -> None:
+        """Report the end of an accepted connection: its close code, and (access log) its duration and messages."""
+        code = conn.close_code or 1006
+        if self.metrics is not None:
+            self.metrics.websocket_closed(code)
+        counts = self.counts
+        if counts is not None and self._access_log():
+            duration = self.loop.time() - self.started_at
+            access_logger.info(
+                WEBSOCKET_CLOSED,
+                self._client(),
+                self._target(),
+                code,
+                duration,
+                counts.messages_in,
+                counts.messages_out,
+            )
+        if error_logger.isEnabledFor(logging.DEBUG):
+            cause = _close_cause(self, conn, exc)
+            error_logger.debug("%s - WebSocket %s closed: %s", self._client(), self._target(), cause)
+
+
+def _close_cause(protocol: WebSocketProtocol, conn: WebSocketConnection, exc: Exception | None) -> str:
+    """Why a WebSocket ended, in words, for the DEBUG log."""
+    code = conn.close_code or 1006
+    reason = f" {conn.close_reason!r}" if conn.close_reason else ""
+    if conn.failure is not None:
+        return f"failed with {code} ({conn.failure})"
+    if code == 1006:
+        return f"lost without a closing handshake (1006){f': {exc}' if exc else ''}"
+    # The server closed first when it started the closing handshake, or failed
+    # the connection with a reason of its own (a keep-alive ping timeout).
+    by_server = protocol.closed_by_server or (bool(reason) and conn.close_sent == (code, conn.close_reason))
+    return f"{code}{reason} from {'the server' if by_server else 'the client'}"

@@ -107,7 +107,7 @@ class SupervisedServer(Server):
 def worker_main(config: Config, sockets: list[socket.socket], pipe: Connection) -> None:
     """A worker process: serve `config` on `sockets` until stopped, then exit with `serve_process`'s status."""
     # Unpickling a Config does not run __post_init__, so logging is set up here.
-    configure_logging(config.log_config, config.log_level, config.access_log)
+    configure_logging(config.log_config, config.log_level, config.access_log, config.use_colors)
     raise SystemExit(serve_process(config, sockets, SupervisedServer(config, pipe)))
 
 

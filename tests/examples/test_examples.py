@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.examples.browser import chromium_path, open_page
+from tests.pubsub.redis_server import RedisServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -30,16 +31,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def example(name: str, *args: str, force_stop: bool = False) -> Iterator[tuple[int, subprocess.Popen]]:
+def example(
+    name: str, *args: str, force_stop: bool = False, port_option: str | None = None
+) -> Iterator[tuple[int, subprocess.Popen]]:
     """Run examples/NAME.py on a free port until it accepts connections.
 
+    The port is its first argument, or follows `port_option` ("--port").
     At the end it gets SIGINT; with `force_stop`, SIGINT again until it exits
     (a second Ctrl-C stops waiting for handlers that are still running;
     signals sent back to back may count as one).
     """
     port = free_port()
+    port_args = [str(port)] if port_option is None else [port_option, str(port)]
     process = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / name), str(port), *args],
+        [sys.executable, str(EXAMPLES / name), *port_args, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -204,41 +209,34 @@ def test_both(path: str) -> None:
     assert "consumed hello there" in output
 
 
-def test_registration() -> None:
-    async def join(port: int) -> tuple[list[str], list[str]]:
-        async with connect(f"ws://127.0.0.1:{port}/") as first:
-            seen_first = [await asyncio.wait_for(first.recv(), 5)]
-            async with connect(f"ws://127.0.0.1:{port}/") as second:
-                seen_first.append(await asyncio.wait_for(first.recv(), 5))
-                seen_second = [await asyncio.wait_for(second.recv(), 5)]
-            return seen_first, seen_second
+async def greetings(first_port: int, second_port: int) -> tuple[list[str], list[str]]:
+    """What a first client, then a second one, of the registration pattern receive."""
+    async with connect(f"ws://127.0.0.1:{first_port}/") as first:
+        seen_first = [await asyncio.wait_for(first.recv(), 5)]
+        async with connect(f"ws://127.0.0.1:{second_port}/") as second:
+            seen_first.append(await asyncio.wait_for(first.recv(), 5))
+            seen_second = [await asyncio.wait_for(second.recv(), 5)]
+        return seen_first, seen_second
 
+
+# The guide's version, verbatim, and the same pattern on PubSub.join() (in-process here).
+@pytest.mark.parametrize("name", ["registration.py", "registration_pubsub.py"])
+def test_registration(name: str) -> None:
     # The guide's handler stays ten seconds whatever the client does: a second Ctrl-C ends it.
-    with example("registration.py", force_stop=True) as (port, _):
-        seen_first, seen_second = asyncio.run(join(port))
+    with example(name, force_stop=True) as (port, _):
+        seen_first, seen_second = asyncio.run(greetings(port, port))
     assert seen_first == ["Hello!", "Hello!"]  # on its arrival, then on the second one's
     assert seen_second == ["Hello!"]
 
 
-def test_chat_rooms() -> None:
-    async def chat(port: int) -> tuple[str, str, bool]:
-        base = f"ws://127.0.0.1:{port}/rooms"
-        async with connect(f"{base}/red") as alice, connect(f"{base}/red") as bob, connect(f"{base}/blue") as carol:
-            await asyncio.sleep(0.1)  # all three registered
-            await alice.send("hi red")
-            to_bob = await asyncio.wait_for(bob.recv(), 5)
-            to_alice = await asyncio.wait_for(alice.recv(), 5)
-            try:
-                await asyncio.wait_for(carol.recv(), 0.3)
-                leaked = True
-            except TimeoutError:
-                leaked = False
-            return to_bob, to_alice, leaked
-
-    with example("chat.py") as (port, _):
-        to_bob, to_alice, leaked = asyncio.run(chat(port))
-    assert to_bob == to_alice == "hi red"
-    assert not leaked, "a message crossed rooms"
+def test_registration_across_two_processes_on_one_redis(redis_server: RedisServer) -> None:
+    with (
+        example("registration_pubsub.py", "--redis", redis_server.url, force_stop=True) as (port_a, _),
+        example("registration_pubsub.py", "--redis", redis_server.url, force_stop=True) as (port_b, _),
+    ):
+        seen_first, seen_second = asyncio.run(greetings(port_a, port_b))
+    assert seen_first == ["Hello!", "Hello!"]  # the second client's arrival, on the other process, too
+    assert seen_second == ["Hello!"]
 
 
 def test_raw_asgi() -> None:

@@ -172,6 +172,9 @@ def test_client_offer() -> None:
         ("server_max_window_bits=10; client_max_window_bits=9", (False, False, 10, 9)),
         ("server_no_context_takeover; server_max_window_bits=12", (True, False, 12, 12)),
         ("client_no_context_takeover; server_max_window_bits=12", (False, True, 12, 12)),
+        # RFC 7692 7.1.2.2: the server may ignore the value offered (Autobahn's answers 15):
+        # we keep compressing with the window we offered, which fits the one it allows.
+        ("server_max_window_bits=12; client_max_window_bits=15", (False, False, 12, 12)),
     ],
 )
 def test_client_accepts(response: str, expected: tuple) -> None:

@@ -112,6 +112,10 @@ def test_later_minor_http_version_is_accepted() -> None:
         ("GET", "1.1", {"sec_websocket_key": b"not base64!"}, 400),
         ("GET", "1.1", {"sec_websocket_key": b"c2hvcnQ="}, 400),  # 5 bytes
         ("GET", "1.1", {"sec_websocket_key": b"AAAAAAAAAAAAAAAAAAAAAAAAAA=="}, 400),  # 19 bytes
+        # Found by fuzzing (tests/fuzz): elements that are not tokens reached the app.
+        ("GET", "1.1", {"sec_websocket_protocol": b"chat, super\x89chat"}, 400),
+        ("GET", "1.1", {"sec_websocket_protocol": b"chat/1 chat/2"}, 400),
+        ("GET", "1.1", {"sec_websocket_protocol": [b"chat", b'"superchat"']}, 400),
     ],
 )
 def test_rejected_requests(method: str, version: str, changes: dict, status: int) -> None:
@@ -411,6 +415,16 @@ def test_client_rejects_malformed_responses(response: bytes) -> None:
     with pytest.raises(HandshakeError) as info:
         client.receive_data(response.replace(b"{accept}", accept_key(client.key).encode()))
     assert info.value.status == 0
+
+
+@pytest.mark.parametrize("status", [b"000", b"099", b"600", b"999"])
+def test_client_rejects_status_outside_100_599(status: bytes) -> None:
+    # Found by fuzzing (tests/fuzz): "000" was reported as InvalidStatus(0),
+    # the status that means a malformed response.
+    client = ClientHandshake("a", compression=None)
+    with pytest.raises(HandshakeError) as info:
+        client.receive_data(b"HTTP/1.1 " + status + b" Nope\r\nContent-Length: 0\r\n\r\n")
+    assert type(info.value) is HandshakeError and info.value.status == 0
 
 
 def test_client_case_insensitive_headers_and_connection_list() -> None:

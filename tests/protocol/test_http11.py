@@ -259,6 +259,24 @@ def test_limits_at_their_exact_size_are_accepted() -> None:
     assert len(parse(b"GET / HTTP/1.1\r\n" + fields + b"\r\n", max_headers=5)[0].headers) == 5
 
 
+def test_limits_at_their_exact_size_are_accepted_byte_by_byte() -> None:
+    # Found by fuzzing (tests/fuzz): with the CR of a line's CRLF read and its
+    # LF not yet, a line of exactly the limit was taken for a longer one.
+    line = b"POST /" + b"a" * (100 - len(b"POST / HTTP/1.1")) + b" HTTP/1.1"
+    chunk_line = b"4;" + b"e" * 98
+    trailer = b"t: " + b"v" * (100 - len(b"t: \r\n"))
+    data = line + b"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk_line + b"\r\nabcd\r\n0\r\n" + trailer + b"\r\n\r\n"
+    assert len(line) == len(chunk_line) == len(trailer + b"\r\n") == 100
+    whole = parse(data, max_request_line=100, max_header_block=100)
+    assert whole[-2:] == [EndOfMessage([(b"t", b"v" * 95)]), NEED_DATA]
+    parser = RequestParser(max_request_line=100, max_header_block=100)
+    evs: list[object] = []
+    for byte in data:
+        parser.feed(bytes([byte]))
+        evs += [event for event in events(parser) if event is not NEED_DATA]
+    assert merged(evs) == whole[:-1]
+
+
 # -- rejections ----------------------------------------------------------
 
 GET = b"GET / HTTP/1.1\r\n"

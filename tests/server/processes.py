@@ -15,6 +15,7 @@ import contextlib
 import os
 import queue
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -137,6 +139,17 @@ class ServerProcess:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait()
+
+
+def need_descriptors(count: int) -> None:
+    """Raise the soft RLIMIT_NOFILE to the hard limit (processes started later inherit it), or skip the test
+    when even the hard limit is below the `count` descriptors it needs."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= count:
+        return
+    if hard != resource.RLIM_INFINITY and hard < count:
+        pytest.skip(f"RLIMIT_NOFILE's hard limit ({hard}) is below the {count} descriptors this test needs")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def logged_pids(log: list[str], text: str) -> list[int]:

@@ -7,6 +7,7 @@ the variables the app reads.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -146,3 +147,43 @@ def test_config_loads_the_env_file_without_overriding_the_environment(tmp_path, 
         assert os.environ["ASGIWS_TEST_NEW"] == "from the file"
     finally:
         os.environ.pop("ASGIWS_TEST_NEW", None)
+
+
+def test_version():
+    import asgiws
+
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"asgiws {asgiws.__version__} with ")
+
+
+@pytest.mark.parametrize(
+    "argv, error",
+    [
+        (["--no-such-option"], "unknown option --no-such-option"),
+        (["--bind=0.0.0.0:80"], "unknown option --bind"),  # gunicorn's
+        (["--workers", "2", "--threads", "4"], "unknown option --threads"),
+        (["extra"], "unexpected argument 'extra'"),
+    ],
+)
+def test_an_option_asgiws_lacks_is_one_line_naming_it(argv, error):
+    result = run_cli("m:app", *argv)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"asgiws: error: {error} (asgiws --help lists the options)"]
+    assert result.stdout == ""
+
+
+def test_invalid_value_is_one_line():
+    result = run_cli("m:app", "--port", "many")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "asgiws: error: argument --port: must be an integer, got 'many' (asgiws --help lists the options)"
+    ]
+
+
+def test_every_uvicorn_option_is_an_option():
+    """A uvicorn command line is never "unknown option": asgiws does it, or refuses it saying why."""
+    result = subprocess.run([sys.executable, "-m", "uvicorn", "--help"], capture_output=True, text=True, timeout=30)
+    uvicorn_options = set(re.findall(r"^  (--[\w-]+)", result.stdout, re.M))
+    assert len(uvicorn_options) > 40
+    assert uvicorn_options - set(build_parser()._option_string_actions) == set()

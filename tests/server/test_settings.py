@@ -200,7 +200,6 @@ def test_config_accepts_uvicorns_defaults():
     [
         ({"http2": True}, "http2"),
         ({"reset_contextvars": True}, "reset_contextvars"),
-        ({"use_colors": True}, "use_colors"),
     ],
 )
 def test_what_asgiws_does_not_do_is_refused_naming_it(settings, name):
@@ -210,11 +209,12 @@ def test_what_asgiws_does_not_do_is_refused_naming_it(settings, name):
     assert raised.value.name == name
 
 
-def test_no_colors_is_what_asgiws_does():
-    assert asgiws.Config("m:app", use_colors=False).use_colors is False
+@pytest.mark.parametrize("use_colors", [None, True, False])
+def test_use_colors_takes_uvicorns_values(use_colors):
+    assert asgiws.Config("m:app", use_colors=use_colors).use_colors is use_colors
 
 
-@pytest.mark.parametrize("argv", [["--http2"], ["--use-colors"], ["--reset-contextvars"]])
+@pytest.mark.parametrize("argv", [["--http2"], ["--reset-contextvars"]])
 def test_an_unsupported_option_is_a_one_line_error_naming_it(argv):
     result = subprocess.run(
         [sys.executable, "-m", "asgiws", "m:app", *argv], capture_output=True, text=True, timeout=30
