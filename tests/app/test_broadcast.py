@@ -1,29 +1,39 @@
-"""broadcast() over real servers and real clients: asgiws (its fast path) and uvicorn (plain ASGI send).
+"""broadcast() over real servers and real clients: the framework's WebSocket on asgiws (its fast path)
+and on uvicorn (plain ASGI send), and the websocket of a `serve()` handler.
 
 A burst reaches every healthy client whole and in order, without a task
-per connection per message; a client that stops reading is closed with
-1008 once it stalls past the timeout, while the others get everything;
-closed connections are skipped.
+per connection per message; a client that stops reading (a raw socket
+that never reads) is closed with 1008 once it stalls past the timeout,
+while the others get everything; closed connections are skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed as ClientConnectionClosed
 
+import asgiws
 from asgiws.app import App, WebSocket, broadcast
 from asgiws.app.broadcast import STALLED_CLOSE_CODE
 from tests.app.wire import run
 from tests.conftest import running_server
+from tests.server.test_websocket import RawClient
 
 BURST = 1000
 CLIENTS = 50
+PAYLOAD = b"\xab" * (256 * 1024)
+STALL_TIMEOUT = 0.3
+
+#: Where the endpoints run: the framework's App on asgiws and on uvicorn, and asgiws.serve() handlers.
+WHERE = ["asgiws", "uvicorn", "serve"]
 
 
 def burst_message(i: int) -> str | bytes:
@@ -33,43 +43,86 @@ def burst_message(i: int) -> str | bytes:
     return body.encode() if i % 3 == 0 else body
 
 
-def subscribers_app() -> tuple[App, list[WebSocket]]:
-    """An app whose /subscribe connections are kept in a list (as long as they last)."""
-    app = App()
-    subscribers: list[WebSocket] = []
-
-    @app.websocket("/subscribe")
-    async def subscribe(websocket: WebSocket) -> None:
-        subscribers.append(websocket)
-        try:
-            async for _ in websocket:
-                pass
-        finally:
-            subscribers.remove(websocket)
-
-    return app, subscribers
-
-
 async def wait_for(condition: Any) -> None:
     while not condition():
         await asyncio.sleep(0.01)
 
 
-def test_a_burst_reaches_every_healthy_client_whole_and_in_order(server_kind: str) -> None:
-    app, subscribers = subscribers_app()
+class Endpoints:
+    """The server side of these tests, by path; served as an App's routes or by one serve() handler."""
 
-    @app.websocket("/burst")
-    async def burst(websocket: WebSocket) -> None:
-        await wait_for(lambda: len(subscribers) == CLIENTS)
+    def __init__(self) -> None:
+        self.subscribers: list[WebSocket] = []
+        self.acks: asyncio.Queue[None] | None = None  # the fast client's, once it is here
+
+    def routes(self) -> dict[str, Callable[[WebSocket], Awaitable[None]]]:
+        return {"/subscribe": self.subscribe, "/fast": self.fast, "/burst": self.burst, "/publish": self.publish}
+
+    async def subscribe(self, websocket: WebSocket) -> None:
+        self.subscribers.append(websocket)
+        try:
+            async for _ in websocket:
+                pass
+        finally:
+            self.subscribers.remove(websocket)
+
+    async def fast(self, websocket: WebSocket) -> None:
+        """A subscriber that acknowledges each message, so that the publisher can keep pace with it."""
+        acks = self.acks = asyncio.Queue()
+        self.subscribers.append(websocket)
+        try:
+            async for _ in websocket:
+                acks.put_nowait(None)
+        finally:
+            self.subscribers.remove(websocket)
+
+    async def burst(self, websocket: WebSocket) -> None:
+        """BURST broadcasts in one go, to CLIENTS subscribers; reports their counts and the tasks they made."""
+        await wait_for(lambda: len(self.subscribers) == CLIENTS)
         tasks = len(asyncio.all_tasks())
-        # One go, no yield in between: the whole burst is queued before any of it is sent.
-        counts = [broadcast(subscribers, burst_message(i)) for i in range(BURST)]
+        # No yield in between: the whole burst is queued before any of it is sent.
+        counts = [broadcast(self.subscribers, burst_message(i)) for i in range(BURST)]
         new_tasks = len(asyncio.all_tasks()) - tasks
         await websocket.send(json.dumps({"counts": counts, "new_tasks": new_tasks}))
 
-    with running_server(app, server_kind) as (host, port):
+    async def publish(self, websocket: WebSocket) -> None:
+        """Broadcast big messages at the fast subscriber's pace until the slow one has been left out a while."""
+        await wait_for(lambda: len(self.subscribers) == 2 and self.acks is not None)
+        assert self.acks is not None
+        counts: list[int] = []
+        for i in range(600):  # bounded: 600 x 10 ms at least
+            counts.append(broadcast(self.subscribers, i.to_bytes(4, "big") + PAYLOAD, stall_timeout=STALL_TIMEOUT))
+            await self.acks.get()  # the fast one has it all
+            if counts[-10:] == [1] * 10:
+                break
+            await asyncio.sleep(0.01)
+        broadcast(self.subscribers, b"end")
+        await websocket.send(json.dumps(counts))
 
-        async def main() -> None:
+
+@contextlib.asynccontextmanager
+async def serving(endpoints: Endpoints, where: str) -> AsyncIterator[tuple[str, int]]:
+    """Serve `endpoints` as `where` says (see WHERE); yields (host, port)."""
+    routes = endpoints.routes()
+    if where == "serve":
+
+        async def handler(websocket: WebSocket, path: str) -> None:
+            await routes[path](websocket)
+
+        async with asgiws.serve(handler, "127.0.0.1", 0, log_level="warning") as server:
+            yield "127.0.0.1", server.sockets[0].getsockname()[1]
+        return
+    app = App()
+    for path, endpoint in routes.items():
+        app.websocket(path)(endpoint)
+    with running_server(app, where) as address:  # in a thread of its own
+        yield address
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_a_burst_reaches_every_healthy_client_whole_and_in_order(where: str) -> None:
+    async def main() -> None:
+        async with serving(Endpoints(), where) as (host, port):
             # Half of them negotiate permessage-deflate: each compresses for itself.
             clients = [
                 await connect(f"ws://{host}:{port}/subscribe", compression="deflate" if i % 2 else None, max_size=None)
@@ -88,13 +141,13 @@ def test_a_burst_reaches_every_healthy_client_whole_and_in_order(server_kind: st
             for messages in received:
                 assert messages == expected
             assert report["counts"] == [CLIENTS] * BURST
-            if server_kind == "asgiws":
-                assert report["new_tasks"] == 0  # the fast path: written to each transport, no task
-            else:
+            if where == "uvicorn":
                 assert report["new_tasks"] <= CLIENTS  # at most one per connection, not one per message
+            else:
+                assert report["new_tasks"] == 0  # the fast path: written to each transport, no task
             await asyncio.gather(*(client.close() for client in clients))
 
-        run(main(), timeout=60)
+    run(main(), timeout=60)
 
 
 @pytest.mark.parametrize("compression", ["deflate", None])
@@ -124,71 +177,53 @@ def test_broadcast_and_send_keep_their_order_on_asgiws(compression: str | None) 
         run(main())
 
 
-PAYLOAD = b"\xab" * (256 * 1024)
-STALL_TIMEOUT = 0.3
+def stalled_client(host: str, port: int) -> RawClient:
+    """A subscriber on a raw socket with a small receive buffer, which reads nothing after the handshake."""
+    client = RawClient(host, port, "/subscribe")
+    # Fixed, so that it does not grow; still above loopback's segment size, so that reading reopens the window.
+    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 * 1024)
+    return client
 
 
-def test_a_client_that_never_reads_is_closed_and_the_others_get_everything(server_kind: str) -> None:
-    app, subscribers = subscribers_app()
-    acks: list[asyncio.Queue[None]] = []
+def read_until_close(client: RawClient) -> tuple[list[int], int, bytes]:
+    """The sequence numbers of the data frames `client` was sent, then the close frame's code and reason."""
+    numbers = []
+    while True:
+        opcode, fin, payload = client.recv_frame()
+        if opcode == 0x8:
+            return numbers, struct.unpack("!H", payload[:2])[0], payload[2:]
+        assert fin and opcode == 0x2
+        numbers.append(int.from_bytes(payload[:4], "big"))
 
-    @app.websocket("/fast")
-    async def fast(websocket: WebSocket) -> None:
-        acks.append(asyncio.Queue())
-        subscribers.append(websocket)
-        try:
-            async for _ in websocket:
-                acks[0].put_nowait(None)
-        finally:
-            subscribers.remove(websocket)
 
-    @app.websocket("/publish")
-    async def publish(websocket: WebSocket) -> None:
-        await wait_for(lambda: len(subscribers) == 2)
-        counts: list[int] = []
-        # Until the slow one has been left out for a while (bounded: 600 x 10 ms at least).
-        for i in range(600):
-            counts.append(broadcast(subscribers, i.to_bytes(4, "big") + PAYLOAD, stall_timeout=STALL_TIMEOUT))
-            await acks[0].get()  # the fast one has it all
-            if counts[-10:] == [1] * 10:
-                break
-            await asyncio.sleep(0.01)
-        broadcast(subscribers, b"end")
-        await websocket.send(json.dumps(counts))
+@pytest.mark.parametrize("where", WHERE)
+def test_a_client_that_never_reads_is_closed_and_the_others_get_everything(where: str) -> None:
+    async def main() -> None:
+        async with serving(Endpoints(), where) as (host, port):
+            # In a thread: a blocking socket must not block a serve() server in this loop.
+            slow = await asyncio.to_thread(stalled_client, host, port)
+            try:
+                fast = await connect(f"ws://{host}:{port}/fast", compression=None, max_size=None)
+                publisher = await connect(f"ws://{host}:{port}/publish")
+                received = []
+                while (message := await fast.recv()) != b"end":
+                    received.append(int.from_bytes(message[:4], "big"))
+                    assert message[4:] == PAYLOAD
+                    await fast.send("ack")
+                counts = json.loads(await publisher.recv())
+                assert received == list(range(len(counts)))  # the fast one got every message, in order
+                assert counts[0] == 2 and counts[-1] == 1
+                dropped = counts.index(1)
+                assert counts[dropped:] == [1] * (len(counts) - dropped)  # left out once, for good
+                # The slow one, reading at last: what was sent to it, in order, then the close.
+                got, code, reason = await asyncio.to_thread(read_until_close, slow)
+                assert got == list(range(len(got))) and len(got) <= dropped
+                assert (code, reason) == (STALLED_CLOSE_CODE, b"too slow")
+                await asyncio.gather(fast.close(), publisher.close())
+            finally:
+                slow.close()
 
-    with running_server(app, server_kind) as (host, port):
-
-        async def main() -> None:
-            # The slow client: a tiny receive buffer, and it does not read.
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.connect((host, port))
-            slow = await connect(f"ws://{host}:{port}/subscribe", sock=sock, compression=None, max_size=None)
-            slow.transport.pause_reading()
-            fast = await connect(f"ws://{host}:{port}/fast", compression=None, max_size=None)
-            publisher = await connect(f"ws://{host}:{port}/publish")
-            received = []
-            while (message := await fast.recv()) != b"end":
-                received.append(int.from_bytes(message[:4], "big"))
-                assert message[4:] == PAYLOAD
-                await fast.send("ack")
-            counts = json.loads(await publisher.recv())
-            assert received == list(range(len(counts)))  # the fast one got every message, in order
-            assert counts[0] == 2 and counts[-1] == 1
-            dropped = counts.index(1)
-            assert counts[dropped:] == [1] * (len(counts) - dropped)  # left out once, for good
-            # The slow one, reading again: what was sent to it, in order, then the close.
-            slow.transport.resume_reading()
-            got = []
-            with pytest.raises(ClientConnectionClosed) as closed:
-                while True:
-                    got.append(int.from_bytes((await slow.recv())[:4], "big"))
-            assert got == list(range(len(got))) and len(got) <= dropped
-            assert closed.value.rcvd is not None
-            assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (STALLED_CLOSE_CODE, "too slow")
-            await asyncio.gather(fast.close(), publisher.close())
-
-        run(main(), timeout=60)
+    run(main(), timeout=60)
 
 
 def test_closed_connections_are_skipped(server_kind: str) -> None:
