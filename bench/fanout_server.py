@@ -108,6 +108,16 @@ class Control:
         raise ValueError(f"unknown command {command!r}")
 
 
+async def subscribed(subscribers: set[Any], websocket: Any) -> None:
+    """Keep `websocket` in `subscribers` until it ends (a subscriber sends nothing)."""
+    subscribers.add(websocket)
+    try:
+        async for _ in websocket:
+            pass
+    finally:
+        subscribers.discard(websocket)
+
+
 def asgiws_app(redis_url: str | None) -> Any:
     import asgiws
 
@@ -117,13 +127,7 @@ def asgiws_app(redis_url: str | None) -> Any:
 
     @app.websocket("/sub")
     async def sub(websocket: Any) -> None:
-        """A subscriber until it leaves (it sends nothing)."""
-        subscribers.add(websocket)
-        try:
-            async for _ in websocket:
-                pass
-        finally:
-            subscribers.discard(websocket)
+        await subscribed(subscribers, websocket)
 
     if redis_url is not None:
         pubsub = asgiws.PubSub(redis_url)
@@ -190,12 +194,7 @@ async def serve_aiohttp(port: int) -> None:
     async def sub(request: web.Request) -> web.WebSocketResponse:
         websocket = web.WebSocketResponse()
         await websocket.prepare(request)
-        subscribers.add(websocket)
-        try:
-            async for _ in websocket:
-                pass
-        finally:
-            subscribers.discard(websocket)
+        await subscribed(subscribers, websocket)
         return websocket
 
     async def control_channel(request: web.Request) -> web.WebSocketResponse:
