@@ -343,3 +343,35 @@ def test_broadcast_takes_any_connection_with_open_and_send() -> None:
         return peers
 
     assert [p.received for p in asyncio.run(main())] == [[b"bin", b"array"], [b"bin", b"array"]]
+
+
+def test_broadcast_messages_count_as_sent_in_the_servers_metrics() -> None:
+    """The fast path writes frames itself: it still counts them, as a handler's send() is counted."""
+    pytest.importorskip("prometheus_client")
+    from asgiws.testing import LiveServer
+    from tests.server.test_metrics import sample, wait_for
+
+    app = App()
+    messages: list[str | bytes] = ["one", b"two", "three ✓"]
+
+    @app.websocket("/")
+    async def fanout(websocket: WebSocket) -> None:
+        for message in messages:  # a burst: the first written at once, the rest at the end of the turn
+            broadcast([websocket], message)
+        await websocket.recv()
+
+    with LiveServer(app, metrics_port=0, log_level="warning") as live:
+        metrics = live.server.server_state.metrics
+        assert metrics is not None and metrics.exporter is not None
+
+        async def main() -> None:
+            async with connect(live.ws_url + "/") as client:
+                assert [await client.recv() for _ in messages] == messages
+                sent = sum(len(m.encode() if isinstance(m, str) else m) for m in messages)
+                expected = {
+                    sample("asgiws_websocket_messages_sent_total"): len(messages),
+                    sample("asgiws_websocket_sent_bytes_total"): sent,
+                }
+                await asyncio.to_thread(wait_for, metrics.exporter.port, expected)
+
+        run(main())
