@@ -239,7 +239,21 @@ def write_markdown(path: Path, rows: Rows, failures: Failures, settings: dict[st
     found = notes(rows)
     if found:
         lines += ["## Notes", "", *found, ""]
-    path.write_text("\n".join(lines))
+    path.write_text("\n".join(lines) + appended_sections(path))
+
+
+#: Starts a section another benchmark appends to RESULTS.md (bench/fanout.py): kept when this one rewrites it.
+APPENDED_MARKER = "<!-- appended by bench/"
+
+
+def appended_sections(path: Path) -> str:
+    """The sections other benchmarks appended to `path`, from the first marker on ("" if none)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return ""
+    start = text.find(APPENDED_MARKER)
+    return "" if start < 0 else "\n" + text[start:]
 
 
 def plot(path: Path, rows: Rows) -> None:

@@ -3,10 +3,11 @@
 Its members are the `subscribe()` iterators and the connections `join()`
 attached. A message reaches it decoded once, and is handed to every
 member: iterators get the same `Message` object in their bounded buffers,
-connections its data through `broadcast()`, whose per-connection outbox and
-slow-client policy apply (a connection that falls too far behind skips
-messages; see `asgiws.app.broadcast`). This is the one place that sends
-published messages to connections.
+connections its data through `broadcast()`, framed once for all of them,
+whose slow-client policy applies (a connection that stops taking messages
+for longer than the stall timeout is closed with 1008; see
+`asgiws.app.broadcast`). This is the one place that sends published
+messages to connections.
 """
 
 from __future__ import annotations

@@ -29,12 +29,21 @@ keep-alive pings and the close deadline) is the shared `Connection`'s
   refusals, closes and messages. Whether it counts messages is decided once
   per connection: when neither the access log nor metrics want them, a
   message costs one ``if``;
-* the scope's ``asgiws.connection`` extension: a dict whose
-  ``"disconnected"`` turns True, in place, as soon as the server holds a
-  ``websocket.disconnect`` for the app (the client closed, the connection
-  was lost or failed), even while messages before it are still unread. An
-  app that never calls `receive` can tell from it that the client is gone;
-  the framework's `WebSocket.open` reads it.
+* the scope's ``asgiws.connection`` extension, a dict the server keeps
+  up to date in place:
+
+  - ``"disconnected"`` turns True as soon as the server holds a
+    ``websocket.disconnect`` for the app (the client closed, the connection
+    was lost or failed), even while messages before it are still unread. An
+    app that never calls `receive` can tell from it that the client is
+    gone; the framework's `WebSocket.open` reads it;
+  - ``"write_paused_since"``: the event loop time (``loop.time()``) at which
+    the transport's write buffer went over its high-water mark, None while
+    it is not (from below the low-water mark on);
+  - ``"send_frame"``: `send_frame`, the broadcast fast path: write a data
+    message framed once for many connections, now, without a task or a
+    wait (the framework's `broadcast()` uses it; absent once the connection
+    is lost).
 
 Per connection there is no task besides the app's own and at most one
 timer at a time.
@@ -80,6 +89,42 @@ PENDING_LIMIT = 64 * 1024
 _OPEN = State.OPEN
 
 
+class BroadcastTurn:
+    """One event loop turn in which broadcasts write: the connections holding frames back until it ends.
+
+    A connection's first broadcast frame of a turn is written at once; the
+    next ones (a burst) wait for the end of the turn and leave together, in
+    one write. Nothing is allocated per connection: each keeps one list for
+    its held frames, and the turn one list of the connections that hold some.
+    """
+
+    __slots__ = ("loop", "open", "holding")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.open = True
+        self.holding: list[WebSocketProtocol] = []
+        loop.call_soon(self.end)
+
+    def end(self) -> None:
+        self.open = False
+        holding, self.holding = self.holding, []
+        for protocol in holding:
+            protocol._release_held()
+
+
+#: The turn broadcasts write in now, in whichever loop last broadcast.
+_turn: BroadcastTurn | None = None
+
+
+def _current_turn(loop: asyncio.AbstractEventLoop) -> BroadcastTurn:
+    global _turn
+    turn = _turn
+    if turn is None or not turn.open or turn.loop is not loop:
+        turn = _turn = BroadcastTurn(loop)
+    return turn
+
+
 class Handshake(enum.Enum):
     """The opening handshake, as far as the app has answered it."""
 
@@ -108,6 +153,8 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         "response",
         "pending",
         "connection_state",
+        "_turn",
+        "_held",
         "metrics",
         "counts",
         "started_at",
@@ -131,7 +178,9 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         # A denial response: its status, its checked head (`rejection_head`), its body parts so far.
         self.response: tuple[int, bytes, list[bytes]] | None = None
         self.pending = b""  # bytes received before accept
-        self.connection_state: dict[str, bool] | None = None  # the scope's "asgiws.connection" extension
+        self.connection_state: dict[str, Any] | None = None  # the scope's "asgiws.connection" extension
+        self._turn: BroadcastTurn | None = None  # the turn of the last broadcast frame written
+        self._held: list[bytes] | None = None  # broadcast frames held until the turn ends (kept once made)
         self.metrics: ServerMetrics | None = server_state.metrics
         #: The messages of this connection, when the access log or metrics count them (else None).
         self.counts: MessageCounts | None = None
@@ -152,7 +201,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         self.scope = scope
         self.request = handshake
         transport.set_protocol(self)
-        self.connection_state = {"disconnected": False}
+        self.connection_state = {"disconnected": False, "write_paused_since": None, "send_frame": self.send_frame}
         scope["extensions"]["asgiws.connection"] = self.connection_state
         self.server_state.connections.add(self)
         self.started_at = self.loop.time()
@@ -223,8 +272,20 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
             self.connection_state["disconnected"] = True
         super()._finish()
 
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.connection_state is not None:
+            self.connection_state["write_paused_since"] = self.loop.time()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.connection_state is not None:
+            self.connection_state["write_paused_since"] = None
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)
+        if self.connection_state is not None:
+            self.connection_state.pop("send_frame", None)  # it holds this object: no cycle outlives TCP
         conn = self.conn
         if conn is None:
             self.handshake = ENDED
@@ -296,6 +357,55 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         if kind in ("websocket.send", "websocket.close", "websocket.accept"):
             raise connection_closed(1006, "")
         raise RuntimeError(f"Unexpected ASGI message {kind!r} on a closed WebSocket")
+
+    def send_frame(self, message: str | bytes, frame: bytes) -> bool:
+        """Send `message` after everything sent before it, never waiting: the broadcast fast path.
+
+        `frame` is `message` as an unmasked RFC 6455 frame without
+        compression, made once for every connection of a broadcast; it is
+        written as it is, unless this connection negotiated
+        permessage-deflate: then `message` is framed with this connection's
+        own compressor (its context carries over from message to message).
+        The first frame of a loop turn is written at once; the rest of a
+        burst leaves in one write at the end of the turn (`BroadcastTurn`).
+        Nothing waits for the write buffer: the caller watches
+        ``"write_paused_since"`` and decides what a slow client gets.
+        Returns False, and writes nothing, unless the connection is open.
+        """
+        conn = self.conn
+        if conn is None or conn.state is not _OPEN or self.transport.is_closing():
+            return False
+        if conn.extensions:
+            frame = conn.send_text(message) if isinstance(message, str) else conn.send_binary(message)
+        if self.counts is not None:
+            self.counts.sent(message)
+        if self._out is not None:
+            self._hold(frame)  # with the frames already held in this turn
+            return True
+        turn = self._turn
+        if turn is None or not turn.open:
+            self._turn = _current_turn(self.loop)
+            self.transport.write(frame)  # the first of this turn leaves at once
+            return True
+        # A burst: hold the rest of it back until the turn ends, to write it at once.
+        held = self._held
+        if held is None:
+            held = self._held = []
+        else:
+            held.clear()  # written already, if it holds anything
+        self._out = held
+        self._out_size = 0
+        turn.holding.append(self)
+        self._hold(frame)
+        return True
+
+    def _release_held(self) -> None:
+        """The broadcast turn ended: write the frames held back (unless written already)."""
+        held = self._held
+        if held is not None:
+            if self._out is held:
+                self._flush()
+            held.clear()
 
     # -- Opening handshake ----------------------------------------------------
 

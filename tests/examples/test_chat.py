@@ -27,7 +27,7 @@ from tests.pubsub.redis_server import RedisServer
 from tests.server.processes import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-COUNT = 12  # messages each sender sends at once
+COUNT = 500  # messages each sender sends at once: a burst of 1000 with two senders
 TIMEOUT = 30  # seconds: a bound on a whole test's exchange, never an assertion
 
 Members = dict[str, ClientConnection]
@@ -74,6 +74,7 @@ async def converse(red: Members, red_senders: list[str], blue: Members, blue_sen
 
     Every member gets its room's messages, each sender's in the order sent,
     all members of a room in the same order; nothing reaches the other room.
+    The red burst reaches every member whole: no healthy client loses a message.
     """
 
     async def send(name: str, members: Members, count: int) -> None:

@@ -7,6 +7,7 @@ app on a given PubSub.
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import asgiws
@@ -30,6 +31,24 @@ def make_app(pubsub: PubSub) -> App:
             return await pubsub.publish(request.path_params["room"], request.query_params["message"])
         except asgiws.BrokerUnavailable as exc:
             raise HTTPException(exc.status) from exc
+
+    @app.route("/rooms/{room}/burst")
+    async def burst(request: Request) -> str:
+        """Publish "0", "1", ... up to ``count``, ``lanes`` publishes at a time (default: all at once).
+
+        All at once, the in-process broker delivers the whole burst in one
+        loop turn; Redis connections are pooled, so there a few lanes.
+        """
+        room = request.path_params["room"]
+        count = int(request.query_params["count"])
+        lanes = int(request.query_params.get("lanes", count))
+
+        async def lane(first: int) -> None:
+            for i in range(first, count, lanes):
+                await pubsub.publish(room, f"{i}")
+
+        await asyncio.gather(*(lane(first) for first in range(lanes)))
+        return "published"
 
     @app.route("/health")
     async def health(request: Request) -> str:

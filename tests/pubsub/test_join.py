@@ -21,6 +21,7 @@ from tests.pubsub.chat_app import make_app
 from tests.pubsub.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
+BURST = 1000
 
 
 async def join(url: str) -> ClientConnection:
@@ -29,11 +30,11 @@ async def join(url: str) -> ClientConnection:
     return websocket
 
 
-async def chat(senders: list[ClientConnection], members: list[ClientConnection], count: int = 15) -> None:
+async def chat(senders: list[ClientConnection], members: list[ClientConnection], count: int = BURST // 2) -> None:
     """Each sender sends `count` messages at once; every member must get all of them, in one order.
 
-    Fewer than 32 in all: join() sends through broadcast(), whose outbox today
-    skips messages beyond 32 pending, even for a healthy client (issue 8, 1b).
+    A burst of 1000 with two senders: join() sends through broadcast(), which
+    never cuts a burst short for a client that reads.
     """
 
     async def send(index: int, websocket: ClientConnection) -> None:
@@ -139,3 +140,27 @@ def test_the_server_keeps_serving_while_redis_is_down(redis_server: RedisServer)
                 await member.close()
 
         run(main(), timeout=20)
+
+
+def test_a_burst_of_publishes_reaches_every_joined_member_whole(pubsub_url: str, server_kind: str) -> None:
+    """1000 messages published at once by the server (in one loop turn in process): one burst for broadcast()."""
+    with running_server(make_app(asgiws.PubSub(pubsub_url)), server_kind, lifespan="on") as (host, port):
+
+        async def main() -> None:
+            members = [await join(f"ws://{host}:{port}/rooms/lobby") for _ in range(3)]
+            async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as http:
+                lanes = BURST if pubsub_url == "memory://" else 8
+                params = {"count": BURST, "lanes": lanes}
+                assert (await http.get("/rooms/lobby/burst", params=params)).text == "published"
+
+            async def read(member: ClientConnection) -> list[str | bytes]:
+                return [await member.recv() for _ in range(BURST)]
+
+            received = await asyncio.gather(*(read(member) for member in members))
+            assert all(got == received[0] for got in received)  # one order for all, as the broker received them
+            assert sorted(received[0], key=int) == [f"{i}" for i in range(BURST)]  # each once
+            if pubsub_url == "memory://":
+                assert received[0] == [f"{i}" for i in range(BURST)]  # in the order published
+            await asyncio.gather(*(member.close() for member in members))
+
+        run(main(), timeout=30)
