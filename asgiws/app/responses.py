@@ -8,7 +8,6 @@ subclasses render their body once, at construction. `StreamingResponse` and
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import stat
@@ -36,12 +35,20 @@ _NO_BODY = frozenset((204, 304))
 _NO_NAMES: frozenset[bytes] = frozenset()
 
 
-@functools.lru_cache(maxsize=64)
-def _content_type(media_type: str, charset: str) -> bytes:
-    """The Content-Type value: text types say their charset."""
-    if media_type.startswith("text/") and "charset=" not in media_type.lower():
-        media_type += "; charset=" + charset
-    return media_type.encode("latin-1")
+_CONTENT_TYPES: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+
+
+def _content_type(media_type: str, charset: str) -> tuple[bytes, bytes]:
+    """The Content-Type header for `media_type` (text types say their charset), built once per pair."""
+    header = _CONTENT_TYPES.get((media_type, charset))
+    if header is None:
+        value = media_type
+        if value.startswith("text/") and "charset=" not in value.lower():
+            value += "; charset=" + charset
+        header = (b"content-type", value.encode("latin-1"))
+        if len(_CONTENT_TYPES) < 256:  # media types come from code, but keep it bounded anyway
+            _CONTENT_TYPES[(media_type, charset)] = header
+    return header
 
 
 class Response:
@@ -83,15 +90,12 @@ class Response:
                 given.add(key)
                 raw.append((key, value.encode("latin-1")))
         body = getattr(self, "body", None)
-        if (
-            body is not None
-            and b"content-length" not in given
-            and self.status_code not in _NO_BODY
-            and self.status_code >= 200
-        ):
+        status = self.status_code
+        if body is not None and status >= 200 and status not in _NO_BODY and b"content-length" not in given:
             raw.append((b"content-length", b"%d" % len(body)))
-        if self.media_type is not None and b"content-type" not in given:
-            raw.append((b"content-type", _content_type(self.media_type, self.charset)))
+        media_type = self.media_type
+        if media_type is not None and b"content-type" not in given:
+            raw.append(_content_type(media_type, self.charset))
         self.raw_headers = raw
 
     @property

@@ -123,7 +123,7 @@ class Route(_PatternRoute):
             else:
                 loop = asyncio.get_running_loop()
                 result = await loop.run_in_executor(None, functools.partial(self.endpoint, request))
-            response = to_response(result)
+            response = result if isinstance(result, Response) else to_response(result)
         except HTTPException as exc:
             if exc.status_code in (204, 304):  # statuses without a body (RFC 9110 15.3.5, 15.4.5)
                 response = Response(status_code=exc.status_code, headers=exc.headers)
@@ -222,7 +222,7 @@ class _Table:
     Every candidate list is in declaration order.
     """
 
-    __slots__ = ("static", "keyed", "segment_any", "wild_by_depth", "wild_any")
+    __slots__ = ("static", "direct", "keyed", "segment_any", "wild_by_depth", "wild_any")
 
     def __init__(self, routes: list[tuple[int, AnyRoute]]) -> None:
         self.static: dict[str, list[tuple[int, AnyRoute]]] = {}
@@ -258,6 +258,13 @@ class _Table:
         # A static path's list is merged with the patterns that could also match it, once.
         for path, entries in self.static.items():
             self.static[path] = sorted(entries + self._patterns_for(path), key=lambda e: e[0])
+        #: Static path -> (methods, route) when the first route tried on that path is
+        #: static: for those methods (any, when None) it wins without matching anything.
+        self.direct: dict[str, tuple[frozenset[str] | None, AnyRoute]] = {}
+        for path, entries in self.static.items():
+            first = entries[0][1]
+            if not isinstance(first, Mount) and first.pattern.static == path:
+                self.direct[path] = (first.methods, first)
 
     def _patterns_for(self, path: str) -> list[tuple[int, AnyRoute]]:
         end = path.find("/", 1)
@@ -300,10 +307,14 @@ class Router:
     def match(self, scope: Scope) -> tuple[AnyRoute | None, dict[str, Any] | None, frozenset[str]]:
         """(route, params, allowed): the route to run, or None with the methods the path allows."""
         tables = self._tables or self._build()
-        path = route_path(scope) or "/"
+        path = (route_path(scope) if scope.get("root_path") else scope["path"]) or "/"
         method = scope.get("method")
+        table = tables[scope["type"]]
+        direct = table.direct.get(path)
+        if direct is not None and (direct[0] is None or method in direct[0]):
+            return direct[1], {}, _NONE
         allowed: set[str] | None = None
-        for _, route in tables[scope["type"]].candidates(path):
+        for _, route in table.candidates(path):
             params = route.match(path)
             if params is None:
                 continue
