@@ -327,19 +327,26 @@ class Router:
                 allowed |= methods
         return None, None, frozenset(allowed) if allowed else _NONE
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The awaitable that serves `scope`: its route's, or the 404, 405 or close that answers it.
+
+        A plain function returning the route's coroutine, so that routing adds
+        no coroutine of its own to every request (`App` calls it).
+        """
         route, params, allowed = self.match(scope)
         if route is not None:
             if params:
                 existing = scope.get("path_params")
                 scope["path_params"] = {**existing, **params} if existing else params
-            await route.handle(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1000, "reason": ""})
-        elif allowed:
+            return route.handle(scope, receive, send)
+        if scope["type"] == "websocket":
+            return send({"type": "websocket.close", "code": 1000, "reason": ""})
+        if allowed:
             response = PlainTextResponse(
                 "Method Not Allowed", status_code=405, headers={"Allow": ", ".join(sorted(allowed))}
             )
-            await response(scope, receive, send)
-        else:
-            await _NOT_FOUND(scope, receive, send)
+            return response(scope, receive, send)
+        return _NOT_FOUND(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.dispatch(scope, receive, send)
