@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import httpx
@@ -197,3 +198,78 @@ def test_root_path_setting_and_mounts_over_the_wire(server_kind: str) -> None:
             assert client.get("/top").text == "top"
             assert client.get("/api/where").json() == {"path": "/base/api/where", "root_path": "/base/api"}
             assert client.get("/api/nowhere").status_code == 404
+
+
+def _first_to_last(routes: list[Any], kind: str, method: str | None, path: str) -> tuple[Any, frozenset[str]]:
+    """What the router must answer, found the slow way: every route in declaration order."""
+    allowed: set[str] = set()
+    for route in routes:
+        if kind not in route.scope_types:
+            continue
+        if route.match(path) is None:
+            continue
+        if route.methods is None or method in route.methods:
+            return route, frozenset()
+        allowed |= route.methods
+    return None, frozenset(allowed)
+
+
+def test_indexed_and_static_fast_paths_agree_with_a_first_to_last_scan() -> None:
+    """Static paths (found without matching), patterns, mounts and WebSocket routes, in any order."""
+
+    async def endpoint(request: Any) -> str:
+        return ""
+
+    async def ws_endpoint(websocket: Any) -> None:
+        pass
+
+    routes: list[Any] = [
+        Route("/", endpoint),
+        Route("/a", endpoint, methods=["POST"]),
+        Route("/{x}", endpoint),
+        Route("/a", endpoint, methods=["PUT"]),
+        Route("/b/{n:int}", endpoint),
+        Route("/b/7", endpoint, methods=["DELETE"]),
+        Mount("/m", App()),
+        Route("/m/static", endpoint),
+        Route("/c/d", endpoint),
+        Route("/c/d", endpoint, methods=["PATCH"]),
+        Route("/{{literal}}", endpoint),
+        WebSocketRoute("/ws", ws_endpoint),
+        WebSocketRoute("/c/d", ws_endpoint),
+        WebSocketRoute("/{room}/ws", ws_endpoint),
+        Route("/e/{rest:path}", endpoint),
+        Route("/e/f", endpoint),
+    ]
+    router = Router(routes)
+    paths = ["/", "/a", "/b", "/b/7", "/b/x", "/m", "/m/static", "/m/x/y", "/c/d", "/c/e",
+             "/{literal}", "/ws", "/r/ws", "/e/f", "/e/f/g", "/nowhere/at/all"]
+    for kind, methods in (("http", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]), ("websocket", [None])):
+        for method in methods:
+            for path in paths:
+                scope = http_scope(method or "GET", path)
+                scope["type"] = kind
+                if method is None:
+                    del scope["method"]
+                route, params, allowed = router.match(scope)
+                expected, expected_allowed = _first_to_last(routes, kind, method, path)
+                assert (route, allowed) == (expected, expected_allowed), (kind, method, path)
+                if route is not None:
+                    assert params == route.match(path)
+
+
+def test_app_and_router_stay_asgi3_coroutine_functions() -> None:
+    """Servers tell ASGI 3 from ASGI 2 by `__call__` being a coroutine function."""
+    assert inspect.iscoroutinefunction(App().__call__)
+    assert inspect.iscoroutinefunction(Router().__call__)
+
+
+def test_router_alone_serves_404_405_and_routes() -> None:
+    async def hello(request: Any) -> str:
+        return "hello"
+
+    router = Router([Route("/hello", hello, methods=["POST"])])
+    assert call(router, http_scope("POST", "/hello"))[2] == b"hello"
+    status, headers, _ = call(router, http_scope("GET", "/hello"))
+    assert status == 405 and headers["allow"] == "POST"
+    assert call(router, http_scope("GET", "/other"))[0] == 404
