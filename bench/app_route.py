@@ -14,6 +14,10 @@ App ÷ raw, App ÷ Starlette, and what each framework adds over raw ASGI.
 ``--instructions`` counts instead the CPU instructions per call under
 valgrind (cachegrind, no cache simulation; ~1 min): the same figure on a
 quiet machine or a busy one, for a shared machine where timings wander.
+``--server`` counts instructions the same way, but per request served by
+the asgiws server (`python -m asgiws`) under valgrind, on one keep-alive
+connection, one request at a time (~3 min): what each app costs with the
+server's own work around it, the figure the goals are about.
 ``--profile App`` runs the App path under cProfile and prints where its
 time goes.
 """
@@ -23,9 +27,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import os
 import pstats
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -146,12 +153,70 @@ def instructions(names: list[str], count: int = 20_000) -> dict[str, float]:
     return {name: (total(name, count) - total(name, 0)) / count for name in names}
 
 
+SERVED = {"raw": "examples.echo:app", "App": "bench.apps:framework_app", "Starlette": "bench.apps:starlette_app"}
+_ROOT = Path(__file__).resolve().parent.parent
+_GET = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: app_route\r\nAccept: */*\r\n\r\n"
+
+
+def _requests(port: int, count: int) -> None:
+    """`count` GET / on one keep-alive connection, each answer read whole before the next request."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        buffer = b""
+        for _ in range(count):
+            sock.sendall(_GET)
+            while b"\r\n\r\n" not in buffer:
+                buffer += sock.recv(65536)
+            head, _, buffer = buffer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+            while len(buffer) < length:
+                buffer += sock.recv(65536)
+            buffer = buffer[length:]
+
+
+def server_instructions(names: list[str], count: int = 2000) -> dict[str, float]:
+    """Instructions per request of the asgiws server serving each app: (2 `count` requests - `count`) ÷ `count`."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--server needs valgrind (apt-get install valgrind)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
+
+    def total(name: str, requests: int) -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command = [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                   sys.executable, "-m", "asgiws", "--port", str(port), "--log-level", "warning",
+                   "--no-access-log", SERVED[name]]
+        server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=_ROOT, env=env)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    _requests(port, 200)  # also the warm-up
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise
+                    time.sleep(0.5)
+            _requests(port, requests)
+        finally:
+            server.send_signal(signal.SIGINT)
+            _, output = server.communicate(timeout=120)
+        found = re.search(r"I\s+refs:\s+([\d,]+)", output)
+        assert found is not None, output
+        return int(found.group(1).replace(",", ""))
+
+    return {name: (total(name, 2 * count) - total(name, count)) / count for name in names}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("seconds", nargs="?", type=float, default=6.0, help="measuring time in all (default 6)")
     parser.add_argument("--profile", choices=("App", "Starlette", "raw"), help="profile one app instead")
     parser.add_argument("--top", type=int, default=25, help="functions the profile lists (default 25)")
     parser.add_argument("--instructions", action="store_true", help="count instructions per call under valgrind")
+    parser.add_argument("--server", action="store_true", help="count instructions per request served by asgiws")
     parser.add_argument("--run", help=argparse.SUPPRESS)  # --instructions' child: call one app --count times
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -169,6 +234,13 @@ def main() -> None:
             _check(app)
     if args.profile:
         profile(targets[args.profile], 100_000, args.top)
+        return
+    if args.server:
+        served = server_instructions(list(SERVED))
+        for name, figure in served.items():
+            print(f"{name:>10s}: {figure:8.0f} instructions per request")
+        raw, app, star = served["raw"], served["App"], served["Starlette"]
+        print(f"App ÷ raw: {app / raw:.2f}x   App ÷ Starlette: {app / star:.2f}x   (issue 12 goal 6: <= 1.2x, <= 0.6x)")
         return
     if args.instructions:
         best = instructions(list(targets))
