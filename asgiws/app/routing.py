@@ -202,9 +202,10 @@ class Mount:
             return {}
         return None
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The child app's awaitable, its scope's root_path extended (no coroutine of the mount's own)."""
         scope["root_path"] = scope.get("root_path", "") + self.path
-        await self.app(scope, receive, send)
+        return self.app(scope, receive, send)
 
     def __repr__(self) -> str:
         return f"Mount({self.path!r}, {self.app!r})"
