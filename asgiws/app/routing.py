@@ -308,14 +308,10 @@ class Router:
     def match(self, scope: Scope) -> tuple[AnyRoute | None, dict[str, Any] | None, frozenset[str]]:
         """(route, params, allowed): the route to run, or None with the methods the path allows."""
         tables = self._tables or self._build()
-        path = (route_path(scope) if scope.get("root_path") else scope["path"]) or "/"
+        path = route_path(scope) or "/"
         method = scope.get("method")
-        table = tables[scope["type"]]
-        direct = table.direct.get(path)
-        if direct is not None and (direct[0] is None or method in direct[0]):
-            return direct[1], {}, _NONE
         allowed: set[str] | None = None
-        for _, route in table.candidates(path):
+        for _, route in tables[scope["type"]].candidates(path):
             params = route.match(path)
             if params is None:
                 continue
@@ -332,8 +328,14 @@ class Router:
         """The awaitable that serves `scope`: its route's, or the 404, 405 or close that answers it.
 
         A plain function returning the route's coroutine, so that routing adds
-        no coroutine of its own to every request (`App` calls it).
+        no coroutine of its own to every request (`App` calls it). A static
+        path whose first candidate is a static route goes straight to it.
         """
+        tables = self._tables or self._build()
+        path = route_path(scope) if scope.get("root_path") else scope["path"]
+        direct = tables[scope["type"]].direct.get(path)
+        if direct is not None and (direct[0] is None or scope.get("method") in direct[0]):
+            return direct[1].handle(scope, receive, send)
         route, params, allowed = self.match(scope)
         if route is not None:
             if params:
