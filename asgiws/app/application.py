@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ..types import ASGIApp, Receive, Scope, Send
@@ -107,12 +107,12 @@ class App:
         self._stack = app
         return app
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The innermost app: the awaitable serving `scope` (a plain function, so no coroutine of its own)."""
         if scope["type"] == "lifespan":
-            await self._lifespan(scope, receive, send)
-            return
+            return self._lifespan(scope, receive, send)
         scope["app"] = self
-        await self.router(scope, receive, send)
+        return self.router.dispatch(scope, receive, send)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI lifespan: hooks run in order; a failing one fails startup (its error is logged).

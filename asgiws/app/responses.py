@@ -8,7 +8,6 @@ subclasses render their body once, at construction. `StreamingResponse` and
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import stat
@@ -33,15 +32,35 @@ __all__ = [
 
 # Statuses that never carry a body, so no Content-Length either (RFC 9110 8.6).
 _NO_BODY = frozenset((204, 304))
-_NO_NAMES: frozenset[bytes] = frozenset()
 
 
-@functools.lru_cache(maxsize=64)
-def _content_type(media_type: str, charset: str) -> bytes:
-    """The Content-Type value: text types say their charset."""
-    if media_type.startswith("text/") and "charset=" not in media_type.lower():
-        media_type += "; charset=" + charset
-    return media_type.encode("latin-1")
+# Header pairs every response repeats, built once: Content-Type by (media type,
+# charset), Content-Length by length (the small ones). Both bounded.
+_CONTENT_TYPES: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+_CONTENT_LENGTHS: dict[int, tuple[bytes, bytes]] = {}
+
+
+def _content_type(media_type: str, charset: str) -> tuple[bytes, bytes]:
+    """The Content-Type header for `media_type` (text types say their charset), built once per pair."""
+    header = _CONTENT_TYPES.get((media_type, charset))
+    if header is None:
+        value = media_type
+        if value.startswith("text/") and "charset=" not in value.lower():
+            value += "; charset=" + charset
+        header = (b"content-type", value.encode("latin-1"))
+        if len(_CONTENT_TYPES) < 256:  # media types come from code, but keep it bounded anyway
+            _CONTENT_TYPES[(media_type, charset)] = header
+    return header
+
+
+def _content_length(length: int) -> tuple[bytes, bytes]:
+    """The Content-Length header for `length` (formatting bytes costs more than a dict look-up)."""
+    header = _CONTENT_LENGTHS.get(length)
+    if header is None:
+        header = (b"content-length", b"%d" % length)
+        if length < 16384 and len(_CONTENT_LENGTHS) < 4096:
+            _CONTENT_LENGTHS[length] = header
+    return header
 
 
 class Response:
@@ -74,24 +93,27 @@ class Response:
         return body
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
-        raw: list[tuple[bytes, bytes]] = []
-        given: frozenset[bytes] | set[bytes] = _NO_NAMES
-        if headers:
-            given = set()
-            for name, value in headers.items():
-                key = name.lower().encode("latin-1")
-                given.add(key)
-                raw.append((key, value.encode("latin-1")))
         body = getattr(self, "body", None)
-        if (
-            body is not None
-            and b"content-length" not in given
-            and self.status_code not in _NO_BODY
-            and self.status_code >= 200
-        ):
-            raw.append((b"content-length", b"%d" % len(body)))
-        if self.media_type is not None and b"content-type" not in given:
-            raw.append((b"content-type", _content_type(self.media_type, self.charset)))
+        status = self.status_code
+        media_type = self.media_type
+        if not headers:  # the usual case, in as few steps as can be
+            raw: list[tuple[bytes, bytes]] = []
+            if body is not None and status >= 200 and status not in _NO_BODY:
+                raw.append(_CONTENT_LENGTHS.get(len(body)) or _content_length(len(body)))
+            if media_type is not None:
+                raw.append(_CONTENT_TYPES.get((media_type, self.charset)) or _content_type(media_type, self.charset))
+            self.raw_headers = raw
+            return
+        raw = []
+        given = set()
+        for name, value in headers.items():
+            key = name.lower().encode("latin-1")
+            given.add(key)
+            raw.append((key, value.encode("latin-1")))
+        if body is not None and status >= 200 and status not in _NO_BODY and b"content-length" not in given:
+            raw.append(_content_length(len(body)))
+        if media_type is not None and b"content-type" not in given:
+            raw.append(_content_type(media_type, self.charset))
         self.raw_headers = raw
 
     @property

@@ -123,7 +123,7 @@ class Route(_PatternRoute):
             else:
                 loop = asyncio.get_running_loop()
                 result = await loop.run_in_executor(None, functools.partial(self.endpoint, request))
-            response = to_response(result)
+            response = result if isinstance(result, Response) else to_response(result)
         except HTTPException as exc:
             if exc.status_code in (204, 304):  # statuses without a body (RFC 9110 15.3.5, 15.4.5)
                 response = Response(status_code=exc.status_code, headers=exc.headers)
@@ -202,9 +202,10 @@ class Mount:
             return {}
         return None
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The child app's awaitable, its scope's root_path extended (no coroutine of the mount's own)."""
         scope["root_path"] = scope.get("root_path", "") + self.path
-        await self.app(scope, receive, send)
+        return self.app(scope, receive, send)
 
     def __repr__(self) -> str:
         return f"Mount({self.path!r}, {self.app!r})"
@@ -222,7 +223,7 @@ class _Table:
     Every candidate list is in declaration order.
     """
 
-    __slots__ = ("static", "keyed", "segment_any", "wild_by_depth", "wild_any")
+    __slots__ = ("static", "direct", "keyed", "segment_any", "wild_by_depth", "wild_any")
 
     def __init__(self, routes: list[tuple[int, AnyRoute]]) -> None:
         self.static: dict[str, list[tuple[int, AnyRoute]]] = {}
@@ -258,6 +259,13 @@ class _Table:
         # A static path's list is merged with the patterns that could also match it, once.
         for path, entries in self.static.items():
             self.static[path] = sorted(entries + self._patterns_for(path), key=lambda e: e[0])
+        #: Static path -> (methods, route) when the first route tried on that path is
+        #: static: for those methods (any, when None) it wins without matching anything.
+        self.direct: dict[str, tuple[frozenset[str] | None, AnyRoute]] = {}
+        for path, entries in self.static.items():
+            first = entries[0][1]
+            if not isinstance(first, Mount) and first.pattern.static == path:
+                self.direct[path] = (first.methods, first)
 
     def _patterns_for(self, path: str) -> list[tuple[int, AnyRoute]]:
         end = path.find("/", 1)
@@ -316,19 +324,32 @@ class Router:
                 allowed |= methods
         return None, None, frozenset(allowed) if allowed else _NONE
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The awaitable that serves `scope`: its route's, or the 404, 405 or close that answers it.
+
+        A plain function returning the route's coroutine, so that routing adds
+        no coroutine of its own to every request (`App` calls it). A static
+        path whose first candidate is a static route goes straight to it.
+        """
+        tables = self._tables or self._build()
+        path = route_path(scope) if scope.get("root_path") else scope["path"]
+        direct = tables[scope["type"]].direct.get(path)
+        if direct is not None and (direct[0] is None or scope.get("method") in direct[0]):
+            return direct[1].handle(scope, receive, send)
         route, params, allowed = self.match(scope)
         if route is not None:
             if params:
                 existing = scope.get("path_params")
                 scope["path_params"] = {**existing, **params} if existing else params
-            await route.handle(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1000, "reason": ""})
-        elif allowed:
+            return route.handle(scope, receive, send)
+        if scope["type"] == "websocket":
+            return send({"type": "websocket.close", "code": 1000, "reason": ""})
+        if allowed:
             response = PlainTextResponse(
                 "Method Not Allowed", status_code=405, headers={"Allow": ", ".join(sorted(allowed))}
             )
-            await response(scope, receive, send)
-        else:
-            await _NOT_FOUND(scope, receive, send)
+            return response(scope, receive, send)
+        return _NOT_FOUND(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.dispatch(scope, receive, send)

@@ -203,6 +203,20 @@ def test_no_body_statuses_have_no_content_length() -> None:
     assert (b"content-length", b"0") in Response(status_code=200).raw_headers
 
 
+def test_header_lists_are_built_per_response() -> None:
+    """The Content-Length and Content-Type pairs are shared between responses, never their lists."""
+    first, second = PlainTextResponse("héllo"), PlainTextResponse("héllo")
+    first.set_cookie("a", "1")
+    first.headers["x-extra"] = "yes"
+    assert second.raw_headers == [(b"content-length", b"6"), (b"content-type", b"text/plain; charset=utf-8")]
+    assert (b"content-length", b"100000") in Response(b"x" * 100_000).raw_headers
+    given = PlainTextResponse("hi", headers={"Content-Type": "text/x-custom", "Content-Length": "2"})
+    assert given.raw_headers == [(b"content-type", b"text/x-custom"), (b"content-length", b"2")]
+    latin = HTMLResponse("hi", media_type="text/html; charset=latin-1")
+    assert latin.raw_headers[-1] == (b"content-type", b"text/html; charset=latin-1")
+    assert JSONResponse([]).raw_headers[-1] == (b"content-type", b"application/json")
+
+
 @pytest.mark.parametrize(
     "header, expected",
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import httpx
@@ -197,3 +198,113 @@ def test_root_path_setting_and_mounts_over_the_wire(server_kind: str) -> None:
             assert client.get("/top").text == "top"
             assert client.get("/api/where").json() == {"path": "/base/api/where", "root_path": "/base/api"}
             assert client.get("/api/nowhere").status_code == 404
+
+
+def _first_to_last(routes: list[Any], kind: str, method: str | None, path: str) -> str:
+    """What the router must answer, found the slow way: every route tried in declaration order."""
+    allowed: set[str] = set()
+    for route in routes:
+        if kind not in route.scope_types or route.match(path) is None:
+            continue
+        if route.methods is None or method in route.methods:
+            return route.name
+        allowed |= route.methods
+    if kind == "websocket":
+        return "closed"
+    return f"405 {', '.join(sorted(allowed))}" if allowed else "404"
+
+
+def _served(app: Any, kind: str, method: str | None, path: str, root_path: str = "") -> str:
+    """What `app` answers: the name the chosen route's endpoint says, "405 <Allow>", "404" or "closed"."""
+    scope = http_scope(method or "GET", path, root_path=root_path)
+    scope["type"] = kind
+    if method is None:
+        del scope["method"]
+    incoming = [{"type": "websocket.connect"} if kind == "websocket" else {"type": "http.request", "body": b""}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop() if incoming else {"type": f"{kind}.disconnect", "code": 1000}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    run(app(scope, receive, send))
+    if kind == "websocket":
+        texts = [m["text"] for m in sent if m["type"] == "websocket.send"]
+        return texts[0] if texts else "closed"
+    start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+    if start["status"] == 405:
+        return f"405 {dict(start['headers'])[b'allow'].decode()}"
+    return body.decode() if start["status"] == 200 else str(start["status"])
+
+
+def test_static_fast_path_and_index_agree_with_a_first_to_last_scan() -> None:
+    """Static paths (served without matching), patterns, mounts and WebSocket routes, in a mixed order.
+
+    Every route's endpoint answers its own name, so what the router runs is
+    compared with what trying every route in order would run, 404/405 included.
+    """
+
+    def endpoint(name: str) -> Any:
+        async def answer(request: Any) -> str:
+            return name
+
+        return answer
+
+    def ws_endpoint(name: str) -> Any:
+        async def answer(websocket: Any) -> None:
+            await websocket.send(name)
+
+        return answer
+
+    mounted = App()
+    mounted.add_route(Route("/x/y", endpoint("mounted /x/y")))
+    mounted.add_route(Route("/{a}/{b}", endpoint("mounted /{a}/{b}")))
+    mounted.add_route(Route("/static", endpoint("mounted /static")))
+    declared: list[tuple[Any, ...]] = [
+        (Route, "/", None), (Route, "/a", ["POST"]), (Route, "/{x}", None), (Route, "/a", ["PUT"]),
+        (Route, "/b/{n:int}", None), (Route, "/b/7", ["DELETE"]), (Route, "/c/d", None), (Route, "/c/d", ["PATCH"]),
+        (Route, "/{{literal}}", None), (WebSocketRoute, "/ws", None), (WebSocketRoute, "/c/d", None),
+        (WebSocketRoute, "/{room}/ws", None), (Route, "/e/{rest:path}", None), (Route, "/e/f", None),
+    ]
+    routes: list[Any] = []
+    for kind, path, methods in declared:
+        name = f"{kind.__name__} {path} {methods or ''}".strip()
+        if kind is Route:
+            routes.append(Route(path, endpoint(name), methods=methods, name=name))
+        else:
+            routes.append(WebSocketRoute(path, ws_endpoint(name), name=name))
+    routes.insert(6, Mount("/m", mounted, name="mount /m"))
+    routes.insert(7, Route("/m/static", endpoint("shadowed by the mount"), name="Route /m/static"))
+    router = Router(routes)
+    paths = ["/", "/a", "/b", "/b/7", "/b/x", "/m/x/y", "/m/static", "/m/p/q", "/c/d", "/c/e",
+             "/{literal}", "/ws", "/r/ws", "/e/f", "/e/f/g", "/nowhere/at/all"]
+    for kind, methods in (("http", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]), ("websocket", [None])):
+        for method in methods:
+            for path in paths:
+                expected = _first_to_last(routes, kind, method, path)
+                if expected == "mount /m":
+                    expected = _served(mounted, kind, method, path.removeprefix("/m"))
+                if method == "HEAD" and not expected[:1].isdigit():
+                    expected = ""  # the route's answer, without its body
+                assert _served(router, kind, method, path) == expected, (kind, method, path)
+                # The same table under a root_path the server gives.
+                assert _served(router, kind, method, path, root_path="/base") == expected, (kind, path)
+
+
+def test_app_and_router_stay_asgi3_coroutine_functions() -> None:
+    """Servers tell ASGI 3 from ASGI 2 by `__call__` being a coroutine function."""
+    assert inspect.iscoroutinefunction(App().__call__)
+    assert inspect.iscoroutinefunction(Router().__call__)
+
+
+def test_router_alone_serves_404_405_and_routes() -> None:
+    async def hello(request: Any) -> str:
+        return "hello"
+
+    router = Router([Route("/hello", hello, methods=["POST"])])
+    assert call(router, http_scope("POST", "/hello"))[2] == b"hello"
+    status, headers, _ = call(router, http_scope("GET", "/hello"))
+    assert status == 405 and headers["allow"] == "POST"
+    assert call(router, http_scope("GET", "/other"))[0] == 404
