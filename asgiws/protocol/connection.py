@@ -169,9 +169,15 @@ class WebSocketConnection:
             return events
         parser = self._parser
         parser.feed(data)
-        if self._read_accelerated and not self._msg_op and self.close_sent is None:
-            # The common case in C: whole unfragmented messages, no extension.
-            parser.read_messages(events, TextMessage, BinaryMessage)
+        # The common case, in C: whole unfragmented messages, no extension. When
+        # it took every byte, no frame and no partial frame is left to look at.
+        if (
+            self._read_accelerated
+            and not self._msg_op
+            and self.close_sent is None
+            and not parser.read_messages(events, TextMessage, BinaryMessage)
+        ):
+            return events
         next_frame = parser.next_frame
         try:
             while True:

@@ -38,6 +38,7 @@ __all__ = [
     "FrameParser",
     "ACCELERATED",
     "plain_data_frame",
+    "py_plain_data_frame",
     "serialize_frame",
     "parse_close",
     "serialize_close",
@@ -194,7 +195,7 @@ class FrameParser:
 
     def read_messages(
         self, events: list[Any], text_event: Callable[[str], Any], binary_event: Callable[[bytes], Any]
-    ) -> None:
+    ) -> bool:
         """Append the complete, unfragmented data frames without RSV bits at the front as events.
 
         Only with the C accelerator (`ACCELERATED`), and only for a
@@ -202,12 +203,13 @@ class FrameParser:
         each payload is unmasked straight into its str or bytes, with no
         `Frame` in between. It stops at the first frame it does not take
         (control, fragmented, over `max_payload`, invalid UTF-8, incomplete),
-        which `next_frame` then parses and judges.
+        which `next_frame` then parses and judges. Returns whether bytes are
+        left for it.
         """
         buf = self._buf
         pos = self._pos
         if len(buf) - pos < self._need:
-            return
+            return True
         max_payload = self.max_payload
         end = _read_messages(
             buf, pos, self.require_mask, -1 if max_payload is None else max_payload, events, text_event, binary_event
@@ -216,6 +218,7 @@ class FrameParser:
             self._pos = end
             self._need = 2
             self.partial_head = 0
+        return end < len(buf)
 
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None when more bytes are needed."""
@@ -286,16 +289,17 @@ class FrameParser:
         return Frame(opcode, payload, b0 & 0x80 != 0, b0 & 0x40 != 0, b0 & 0x20 != 0, b0 & 0x10 != 0)
 
 
-def plain_data_frame(first_byte: int, payload: str | bytes) -> bytes:
-    """An unmasked, unextended data frame (`first_byte`: FIN and opcode); a str is encoded into it.
-
-    The C accelerator builds it in one allocation; without it, `serialize_frame`.
-    """
-    if _data_frame is not None:
-        return _data_frame(first_byte, payload)
-    if type(payload) is str:
+def py_plain_data_frame(first_byte: int, payload: str | bytes) -> bytes:
+    """An unmasked, unextended data frame (`first_byte`: FIN and opcode); a str is encoded into it."""
+    if isinstance(payload, str):
+        if first_byte & 0x0F != 1:
+            raise TypeError("a str payload needs the text opcode")
         payload = payload.encode()
     return serialize_frame(Frame(first_byte & 0x0F, bytes(payload), first_byte & 0x80 != 0), False)
+
+
+#: `py_plain_data_frame`, built by the C accelerator in one allocation when it exists.
+plain_data_frame: Callable[[int, str | bytes], bytes] = _data_frame if _data_frame is not None else py_plain_data_frame
 
 
 def serialize_frame(frame: Frame, mask: bool) -> bytes:

@@ -16,10 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asgiws.protocol import frames as frames_module
 from asgiws.protocol.connection import Side, WebSocketConnection
 from asgiws.protocol.events import Event
-from asgiws.protocol.frames import Frame, FrameParser, plain_data_frame, serialize_frame
+from asgiws.protocol.frames import Frame, FrameParser, plain_data_frame, py_plain_data_frame, serialize_frame
 from asgiws.protocol.mask import apply_mask
 
 speedups = pytest.importorskip("asgiws.protocol._speedups")
@@ -131,16 +130,18 @@ def test_plain_data_frame_is_what_serialize_frame_builds(size: int, binary: bool
             assert plain_data_frame(0x81, text) == serialize_frame(Frame(1, text.encode()), False)
 
 
-def test_plain_data_frame_without_the_accelerator(monkeypatch: pytest.MonkeyPatch) -> None:
-    expected = serialize_frame(Frame(1, "h\u00e9".encode()), False)
-    monkeypatch.setattr(frames_module, "_data_frame", None)
-    assert plain_data_frame(0x81, "h\u00e9") == expected
-    assert plain_data_frame(0x82, b"\x01") == serialize_frame(Frame(2, b"\x01"), False)
+def test_plain_data_frame_without_the_accelerator() -> None:
+    assert plain_data_frame is speedups.data_frame
+    assert py_plain_data_frame(0x81, "h\u00e9") == serialize_frame(Frame(1, "h\u00e9".encode()), False)
+    assert py_plain_data_frame(0x82, b"\x01") == serialize_frame(Frame(2, b"\x01"), False)
+    with pytest.raises(TypeError):
+        py_plain_data_frame(0x82, "text for a binary frame")
 
 
 def test_plain_data_frame_refuses_what_encoding_refuses() -> None:
-    with pytest.raises(UnicodeEncodeError):
-        plain_data_frame(0x81, "lone \ud800 surrogate")
+    for build in (plain_data_frame, py_plain_data_frame):
+        with pytest.raises(UnicodeEncodeError):
+            build(0x81, "lone \ud800 surrogate")
     with pytest.raises(TypeError):
         plain_data_frame(0x82, "text for a binary frame")  # type: ignore[arg-type]
 
