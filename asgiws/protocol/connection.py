@@ -372,7 +372,11 @@ class WebSocketConnection:
         frame = Frame(opcode, payload)
         for ext in self.extensions:
             frame = ext.encode(frame)
-        return serialize_frame(frame, self._mask)
+        if self._mask:
+            return serialize_frame(frame, True)
+        # Unmasked (the server's): header and payload in one allocation. Data frames here are whole messages.
+        rsv = (0x40 if frame.rsv1 else 0) | (0x20 if frame.rsv2 else 0) | (0x10 if frame.rsv3 else 0)
+        return plain_data_frame(0x80 | rsv | frame.opcode, frame.payload)
 
     def send_text(self, data: str) -> bytes:
         """The bytes of a text message."""

@@ -290,12 +290,13 @@ class FrameParser:
 
 
 def py_plain_data_frame(first_byte: int, payload: str | bytes) -> bytes:
-    """An unmasked, unextended data frame (`first_byte`: FIN and opcode); a str is encoded into it."""
+    """An unmasked data frame (`first_byte`: FIN, RSV bits and opcode); a str is encoded into it."""
     if isinstance(payload, str):
         if first_byte & 0x0F != 1:
             raise TypeError("a str payload needs the text opcode")
         payload = payload.encode()
-    return serialize_frame(Frame(first_byte & 0x0F, bytes(payload), first_byte & 0x80 != 0), False)
+    fin, rsv1, rsv2, rsv3 = (first_byte & bit != 0 for bit in (0x80, 0x40, 0x20, 0x10))
+    return serialize_frame(Frame(first_byte & 0x0F, bytes(payload), fin, rsv1, rsv2, rsv3), False)
 
 
 #: `py_plain_data_frame`, built by the C accelerator in one allocation when it exists.

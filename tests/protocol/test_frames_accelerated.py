@@ -138,6 +138,14 @@ def test_plain_data_frame_without_the_accelerator() -> None:
         py_plain_data_frame(0x82, "text for a binary frame")
 
 
+@pytest.mark.parametrize("first_byte", [0xC1, 0xA2, 0x91, 0x01, 0xF2])
+def test_plain_data_frame_keeps_the_rsv_and_fin_bits(first_byte: int) -> None:
+    bits = [first_byte & bit != 0 for bit in (0x80, 0x40, 0x20, 0x10)]
+    expected = serialize_frame(Frame(first_byte & 0x0F, b"\x00\x01", *bits), False)
+    assert plain_data_frame(first_byte, b"\x00\x01") == expected
+    assert py_plain_data_frame(first_byte, b"\x00\x01") == expected
+
+
 def test_plain_data_frame_refuses_what_encoding_refuses() -> None:
     for build in (plain_data_frame, py_plain_data_frame):
         with pytest.raises(UnicodeEncodeError):
