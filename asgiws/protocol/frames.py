@@ -7,6 +7,9 @@ negotiated them, control frames short and unfragmented, a payload length
 within the budget the connection allows (checked from the header, before
 the payload is buffered). `serialize_frame` is the other direction.
 `parse_close` / `serialize_close` handle the close frame body (section 5.5.1).
+With the C accelerator (`ACCELERATED`), `FrameParser.read_messages` takes the
+common case (whole unfragmented messages, no extension) without a `Frame`,
+and `plain_data_frame` builds a server's frame in one allocation.
 
 Rules that span frames (fragmentation, UTF-8 of a message, the close
 handshake) belong to `asgiws.protocol.connection`.
