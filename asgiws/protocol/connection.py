@@ -64,7 +64,16 @@ from .errors import (
 )
 from .events import BinaryMessage, CloseReceived, ConnectionFailed, Event, Ping, Pong, TextMessage
 from .extensions import Extension
-from .frames import Frame, FrameParser, Opcode, parse_close, serialize_close, serialize_frame
+from .frames import (
+    ACCELERATED,
+    Frame,
+    FrameParser,
+    Opcode,
+    parse_close,
+    plain_data_frame,
+    serialize_close,
+    serialize_frame,
+)
 
 __all__ = ["Side", "State", "WebSocketConnection"]
 
@@ -134,6 +143,9 @@ class WebSocketConnection:
         self._mask = side == Side.CLIENT
         self._parser = FrameParser(require_mask=side == Side.SERVER, rsv_bits=rsv_bits, max_payload=max_size)
         self._slack = _EXTENSION_SLACK if self.extensions else 0
+        # Without extensions: messages read by the C accelerator (when built), frames sent unmasked in one piece.
+        self._read_accelerated = ACCELERATED and not self.extensions
+        self._plain_send = not self.extensions and not self._mask
         if self.extensions and max_size is not None:
             self._parser.max_payload = max_size + self._slack
         self._out: list[bytes] = []
@@ -157,6 +169,15 @@ class WebSocketConnection:
             return events
         parser = self._parser
         parser.feed(data)
+        # The common case, in C: whole unfragmented messages, no extension. When
+        # it took every byte, no frame and no partial frame is left to look at.
+        if (
+            self._read_accelerated
+            and not self._msg_op
+            and self.close_sent is None
+            and not parser.read_messages(events, TextMessage, BinaryMessage)
+        ):
+            return events
         next_frame = parser.next_frame
         try:
             while True:
@@ -351,14 +372,22 @@ class WebSocketConnection:
         frame = Frame(opcode, payload)
         for ext in self.extensions:
             frame = ext.encode(frame)
-        return serialize_frame(frame, self._mask)
+        if self._mask:
+            return serialize_frame(frame, True)
+        # Unmasked (the server's): header and payload in one allocation. Data frames here are whole messages.
+        rsv = (0x40 if frame.rsv1 else 0) | (0x20 if frame.rsv2 else 0) | (0x10 if frame.rsv3 else 0)
+        return plain_data_frame(0x80 | rsv | frame.opcode, frame.payload)
 
     def send_text(self, data: str) -> bytes:
         """The bytes of a text message."""
+        if self._plain_send and self.state is _OPEN:
+            return plain_data_frame(0x81, data)
         return self._send_data(Opcode.TEXT, data.encode())
 
     def send_binary(self, data: bytes) -> bytes:
         """The bytes of a binary message."""
+        if self._plain_send and self.state is _OPEN and not isinstance(data, str):
+            return plain_data_frame(0x82, data)
         return self._send_data(Opcode.BINARY, bytes(data))
 
     def send_ping(self, payload: bytes = b"") -> bytes:

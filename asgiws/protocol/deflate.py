@@ -179,6 +179,9 @@ class DeflateSettings:
     ~300 KiB (see the module docstring). 8 is accepted but our compressor
     uses 9 (zlib cannot do 8 for raw deflate).
 
+    `level` is the zlib compression level of what we send
+    (`limits.DEFLATE_LEVEL`: speed over the last few percent of size).
+
     `server_no_context_takeover` / `client_no_context_takeover` request a
     fresh compression context per message in that direction (less memory
     between messages, worse ratio).
@@ -186,6 +189,7 @@ class DeflateSettings:
 
     window_bits: int = limits.DEFLATE_WINDOW_BITS
     mem_level: int = limits.DEFLATE_MEM_LEVEL
+    level: int = limits.DEFLATE_LEVEL
     server_no_context_takeover: bool = False
     client_no_context_takeover: bool = False
 
@@ -194,6 +198,8 @@ class DeflateSettings:
             raise ValueError("window_bits must be between 8 and 15")
         if not 1 <= self.mem_level <= 9:
             raise ValueError("mem_level must be between 1 and 9")
+        if not 0 <= self.level <= 9:
+            raise ValueError("level must be between 0 and 9")
 
     # -- server side --
 
@@ -254,6 +260,7 @@ class DeflateSettings:
             remote_max_window_bits=client_bits,
             local_max_window_bits=server_bits,
             mem_level=self.mem_level,
+            level=self.level,
         )
         return ExtensionOffer(EXTENSION_NAME, response), extension
 
@@ -307,6 +314,7 @@ class DeflateSettings:
             remote_max_window_bits=server_bits,
             local_max_window_bits=client_bits,
             mem_level=self.mem_level,
+            level=self.level,
         )
 
 
@@ -332,6 +340,7 @@ class PerMessageDeflate(Extension):
         "remote_max_window_bits",
         "local_max_window_bits",
         "mem_level",
+        "level",
         "_encoder",
         "_decoder",
         "_decoding",
@@ -345,12 +354,14 @@ class PerMessageDeflate(Extension):
         remote_max_window_bits: int = 15,
         local_max_window_bits: int = 15,
         mem_level: int = 8,
+        level: int = zlib.Z_DEFAULT_COMPRESSION,
     ) -> None:
         self.remote_no_context_takeover = remote_no_context_takeover
         self.local_no_context_takeover = local_no_context_takeover
         self.remote_max_window_bits = remote_max_window_bits
         self.local_max_window_bits = _zlib_window_bits(local_max_window_bits)
         self.mem_level = mem_level
+        self.level = level
         # Created lazily: a connection that never sends (or never receives a
         # compressed message) never pays for that direction's zlib state.
         self._encoder: zlib._Compress | None = None
@@ -418,7 +429,7 @@ class PerMessageDeflate(Extension):
         encoder = self._encoder
         if encoder is None:
             encoder = self._encoder = zlib.compressobj(
-                wbits=-self.local_max_window_bits, memLevel=self.mem_level
+                self.level, wbits=-self.local_max_window_bits, memLevel=self.mem_level
             )
         data = encoder.compress(frame.payload) + encoder.flush(zlib.Z_SYNC_FLUSH)
         if frame.fin:

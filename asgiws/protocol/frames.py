@@ -7,6 +7,9 @@ negotiated them, control frames short and unfragmented, a payload length
 within the budget the connection allows (checked from the header, before
 the payload is buffered). `serialize_frame` is the other direction.
 `parse_close` / `serialize_close` handle the close frame body (section 5.5.1).
+With the C accelerator (`ACCELERATED`), `FrameParser.read_messages` takes the
+common case (whole unfragmented messages, no extension) without a `Frame`,
+and `plain_data_frame` builds a server's frame in one allocation.
 
 Rules that span frames (fragmentation, UTF-8 of a message, the close
 handshake) belong to `asgiws.protocol.connection`.
@@ -17,14 +20,28 @@ from __future__ import annotations
 import enum
 import os
 import struct
+from collections.abc import Callable
+from typing import Any
 
 from .errors import InvalidPayloadData, MessageTooBig, WebSocketProtocolError
 from .mask import apply_mask
+
+try:
+    from ._speedups import data_frame as _data_frame
+    from ._speedups import read_messages as _read_messages
+except ImportError:  # no compiler when installed: every frame takes the pure-Python path
+    _data_frame = _read_messages = None  # type: ignore[assignment]
+
+#: Whether the C accelerator's frame paths (`FrameParser.read_messages`, `plain_data_frame`) exist.
+ACCELERATED = _read_messages is not None
 
 __all__ = [
     "Opcode",
     "Frame",
     "FrameParser",
+    "ACCELERATED",
+    "plain_data_frame",
+    "py_plain_data_frame",
     "serialize_frame",
     "parse_close",
     "serialize_close",
@@ -179,6 +196,33 @@ class FrameParser:
             key = key[phase:] + key[:phase]
         return apply_mask(memoryview(buf)[payload_start + start :], key)
 
+    def read_messages(
+        self, events: list[Any], text_event: Callable[[str], Any], binary_event: Callable[[bytes], Any]
+    ) -> bool:
+        """Append the complete, unfragmented data frames without RSV bits at the front as events.
+
+        Only with the C accelerator (`ACCELERATED`), and only for a
+        connection without extensions and outside a fragmented message:
+        each payload is unmasked straight into its str or bytes, with no
+        `Frame` in between. It stops at the first frame it does not take
+        (control, fragmented, over `max_payload`, invalid UTF-8, incomplete),
+        which `next_frame` then parses and judges. Returns whether bytes are
+        left for it.
+        """
+        buf = self._buf
+        pos = self._pos
+        if len(buf) - pos < self._need:
+            return True
+        max_payload = self.max_payload
+        end = _read_messages(
+            buf, pos, self.require_mask, -1 if max_payload is None else max_payload, events, text_event, binary_event
+        )
+        if end != pos:
+            self._pos = end
+            self._need = 2
+            self.partial_head = 0
+        return end < len(buf)
+
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None when more bytes are needed."""
         buf = self._buf
@@ -246,6 +290,20 @@ class FrameParser:
         else:
             payload = bytes(memoryview(buf)[start:end])
         return Frame(opcode, payload, b0 & 0x80 != 0, b0 & 0x40 != 0, b0 & 0x20 != 0, b0 & 0x10 != 0)
+
+
+def py_plain_data_frame(first_byte: int, payload: str | bytes) -> bytes:
+    """An unmasked data frame (`first_byte`: FIN, RSV bits and opcode); a str is encoded into it."""
+    if isinstance(payload, str):
+        if first_byte & 0x0F != 1:
+            raise TypeError("a str payload needs the text opcode")
+        payload = payload.encode()
+    fin, rsv1, rsv2, rsv3 = (first_byte & bit != 0 for bit in (0x80, 0x40, 0x20, 0x10))
+    return serialize_frame(Frame(first_byte & 0x0F, bytes(payload), fin, rsv1, rsv2, rsv3), False)
+
+
+#: `py_plain_data_frame`, built by the C accelerator in one allocation when it exists.
+plain_data_frame: Callable[[int, str | bytes], bytes] = _data_frame if _data_frame is not None else py_plain_data_frame
 
 
 def serialize_frame(frame: Frame, mask: bool) -> bytes:

@@ -40,6 +40,10 @@ WRITE_LIMIT = 64 * 2**10
 #: accept, about 50 KiB per connection instead of zlib's ~300 KiB.
 DEFLATE_WINDOW_BITS = 12
 DEFLATE_MEM_LEVEL = 5
+#: permessage-deflate: zlib level of what we send. 3 costs ~20 % less CPU per
+#: message than zlib's default 6 (compression is ~3/4 of a compressed echo's
+#: server CPU), for output ~15 % larger on 1 KiB JSON (0.235 of the input, not 0.205).
+DEFLATE_LEVEL = 3
 
 #: Longest HTTP request line (`limit_request_line`; 414 beyond).
 MAX_REQUEST_LINE = 8 * 2**10

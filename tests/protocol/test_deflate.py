@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from asgiws.protocol import limits
 from asgiws.protocol.deflate import (
     DeflateSettings,
     ExtensionOffer,
@@ -151,6 +152,26 @@ def test_settings_validation() -> None:
         DeflateSettings(window_bits=16)
     with pytest.raises(ValueError):
         DeflateSettings(mem_level=0)
+    with pytest.raises(ValueError):
+        DeflateSettings(level=10)
+
+
+@pytest.mark.parametrize("level", [None, 1, 9])
+def test_messages_are_compressed_at_the_settings_level(level: int | None) -> None:
+    settings = DeflateSettings() if level is None else DeflateSettings(level=level)
+    expected_level = limits.DEFLATE_LEVEL if level is None else level
+    for answer in (
+        settings.negotiate(parse_extensions(["permessage-deflate"])),
+        (None, settings.accept_response([("server_max_window_bits", "12")])),
+    ):
+        assert answer is not None
+        extension = answer[1]
+        text = b'{"type":"update","items":[1,2,3],"user":"someone"}' * 20
+        reference = zlib.compressobj(
+            expected_level, zlib.DEFLATED, -extension.local_max_window_bits, extension.mem_level
+        )
+        data = reference.compress(text) + reference.flush(zlib.Z_SYNC_FLUSH)
+        assert extension.encode(Frame(Opcode.TEXT, text)).payload == data[:-4]
 
 
 # --- Client offer and response validation ------------------------------------
