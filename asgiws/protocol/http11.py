@@ -36,6 +36,7 @@ from http import HTTPStatus
 from . import grammar, limits
 from .errors import HTTPError
 from .grammar import comma_list, content_length, field_lines_error, parse_field_lines
+from .request_head import head_error, parse_request_head
 
 __all__ = [
     "NEED_DATA",
@@ -176,12 +177,9 @@ class EndOfMessage:
 
 Event = Request | Data | EndOfMessage | _Sentinel
 
-_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")}
-
 # grammar's rules, as the per-request code calls them. Module names of our own,
 # not `from grammar import`: CPython compiles ``NAME.fullmatch(...)`` into a
 # cheap method call only when NAME was not bound by an import statement.
-_match_request_line = grammar.REQUEST_LINE_RE.fullmatch
 _match_chunk_size_line = grammar.CHUNK_SIZE_LINE_RE.fullmatch
 _match_token = grammar.TOKEN_RE.fullmatch
 _match_field_value = grammar.FIELD_VALUE_RE.fullmatch
@@ -417,32 +415,11 @@ class RequestParser:
             raise HTTPError("request line too long", 414)
         if end - line_end > self.max_header_block:
             raise HTTPError("header block too large", 431)
-        match = _match_request_line(buf, 0, line_end)
-        if match is None:
-            raise HTTPError("invalid request line", 400)
-        method_bytes, target, major, minor = match.groups()
-        if major != b"1":
-            raise HTTPError("unsupported HTTP version", 505)
-        http_version = "1.0" if minor == b"0" else "1.1"
-        method = _METHODS.get(method_bytes) or method_bytes.decode("ascii")
-
-        fields = parse_field_lines(buf, line_end, end + 2)
-        if fields is None:
-            raise HTTPError(field_lines_error(bytes(buf[line_end + 2 : end + 2])), 400)
+        parsed = parse_request_head(buf, line_end, end, self.max_headers, _SPECIAL)
+        if isinstance(parsed, int):
+            raise head_error(parsed, buf, line_end, end)
         del buf[: end + 4]
-        if len(fields) > self.max_headers:
-            raise HTTPError("too many header fields", 431)
-        headers = []
-        special: dict[bytes, list[bytes]] = {}
-        for name, value in fields:
-            name = name.lower()  # the only time a received name is lowercased
-            headers.append((name, value))
-            if name in _SPECIAL:
-                values = special.get(name)
-                if values is None:
-                    special[name] = [value]
-                else:
-                    values.append(value)
+        method, target, http_version, headers, special = parsed
 
         # Positional arguments: keywords cost this per-request call measurably more.
         request = Request(method, target, http_version, headers, http_version == "1.1", special)
