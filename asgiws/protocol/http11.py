@@ -184,6 +184,7 @@ _match_chunk_size_line = grammar.CHUNK_SIZE_LINE_RE.fullmatch
 _match_token = grammar.TOKEN_RE.fullmatch
 _match_field_value = grammar.FIELD_VALUE_RE.fullmatch
 _match_content_length = grammar.CONTENT_LENGTH_RE.fullmatch
+_find_not_field_char = grammar.NOT_FIELD_CHAR_RE.search
 
 
 # -- the parser's states ----------------------------------------------------
@@ -637,6 +638,19 @@ def error_body(status: int) -> bytes:
     return status_line(status)[13:-2] or b"Error"  # after "HTTP/1.1 NNN ", before CRLF
 
 
+#: Response header names already found to be tokens, each with its lowercase form: most
+#: responses repeat the same few names, so each is checked once (up to `_MAX_CHECKED_NAMES`).
+_CHECKED_NAMES: dict[bytes, bytes] = {}
+_MAX_CHECKED_NAMES = 1024
+#: The response fields `ResponseWriter` reads for framing and connection handling.
+_FRAMING_NAMES = frozenset((b"content-length", b"transfer-encoding", b"connection"))
+
+def _check_value(name: bytes, value: bytes) -> None:
+    """Raise InvalidResponse if `value` is not a valid field value (RFC 9110 section 5.5)."""
+    if _match_field_value(value) is None:
+        raise InvalidResponse(f"invalid value for header {name!r}: CR, LF, NUL or another control byte")
+
+
 # Framings.
 NO_BODY = 0
 CONTENT_LENGTH = 1
@@ -663,7 +677,6 @@ class ResponseWriter:
         self,
         status: int,
         headers: Iterable[tuple[bytes, bytes]],
-        *,
         http_version: str = "1.1",
         head_request: bool = False,
         keep_alive: bool = True,
@@ -678,12 +691,16 @@ class ResponseWriter:
         connection_sent = False
         try:
             for name, value in headers:
-                if _match_token(name) is None:
-                    raise InvalidResponse(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
-                if _match_field_value(value) is None:
-                    raise InvalidResponse(f"invalid value for header {name!r}: CR, LF, NUL or another control byte")
-                lower = name.lower()
-                if lower == b"content-length":
+                lower = _CHECKED_NAMES.get(name) if type(name) is bytes else None
+                if lower is None:
+                    if _match_token(name) is None:
+                        raise InvalidResponse(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
+                    lower = bytes(name).lower()  # bytes (hashable) for a bytearray name too
+                    if type(name) is bytes and len(_CHECKED_NAMES) < _MAX_CHECKED_NAMES:
+                        _CHECKED_NAMES[name] = lower
+                if lower not in _FRAMING_NAMES:
+                    pass
+                elif lower == b"content-length":
                     if _match_content_length(value.strip(b" \t")) is None:
                         raise InvalidResponse(f"invalid Content-Length {value!r}")
                     length = int(value)
@@ -694,6 +711,7 @@ class ResponseWriter:
                     if comma_list((value,), lower=True)[-1:] != [b"chunked"]:
                         raise InvalidResponse("a Transfer-Encoding must end with chunked")
                     if http_version == "1.0":
+                        _check_value(name, value)  # not among the values checked below
                         continue  # HTTP/1.0 has no chunked coding: the body will be close-delimited
                     chunked = True
                 elif lower == b"connection":
@@ -702,6 +720,10 @@ class ResponseWriter:
                         keep_alive = False
                         close_sent = True
                 parts += (name, b": ", value, b"\r\n")
+            # Every value (parts[4::4], after status line and `extra`) in one search rather than one each.
+            if _find_not_field_char(b"".join(parts[4::4])) is not None:
+                for name, value in zip(parts[2::4], parts[4::4], strict=True):
+                    _check_value(name, value)
         except InvalidResponse:
             raise
         except (TypeError, ValueError) as exc:
