@@ -78,4 +78,4 @@ def test_fallback_used_when_extension_missing() -> None:
         if saved is not None:
             sys.modules["asgiws.protocol._speedups"] = saved
         importlib.reload(mask_module)
-    assert mask_module.apply_mask is speedups.apply_mask
+    assert mask_module.apply_mask is (speedups.apply_mask if native.ENABLED else mask_module.py_apply_mask)
