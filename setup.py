@@ -1,7 +1,8 @@
-"""Builds the optional C accelerator; everything else is in pyproject.toml.
+"""Builds the optional C accelerators; everything else is in pyproject.toml.
 
-The extension is optional: when no compiler is available the pure-Python
-fallback in asgiws.protocol.mask is used (the `websockets` library does the same).
+The extensions are optional: when no compiler is available the pure-Python
+fallbacks are used (asgiws.protocol.mask for unmasking, asgiws.protocol.request_head
+for request heads), as the `websockets` library does; see asgiws.protocol.native.
 """
 
 import os
@@ -10,13 +11,11 @@ from setuptools import Extension, setup
 
 ext_modules = []
 if os.environ.get("ASGIWS_NO_EXTENSIONS") != "1":
-    ext_modules.append(
+    ext_modules = [
         Extension(
-            "asgiws.protocol._speedups",
-            sources=["asgiws/protocol/_speedups.c"],
-            extra_compile_args=["-O3"],
-            optional=True,
+            f"asgiws.protocol.{name}", sources=[f"asgiws/protocol/{name}.c"], extra_compile_args=["-O3"], optional=True
         )
-    )
+        for name in ("_speedups", "_http11")
+    ]
 
 setup(ext_modules=ext_modules)

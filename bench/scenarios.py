@@ -15,11 +15,13 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from cpu_time import process_cpu_seconds
+from http_requests import BROWSER_JSON, POST_64K, BenchRequest
 from servers import LOAD_CPU, ServerProcess, pinned, raise_open_files_limit
 
 BENCH = Path(__file__).resolve().parent
@@ -63,7 +65,7 @@ class Scenario:
     ws_options: tuple[str, ...] = ()
     deflate: bool = False
     echo_once: bool = False
-    wrk_options: tuple[str, ...] = ()
+    request: BenchRequest | None = None  # what wrk sends (None: GET /)
     app: str | None = None
     entries: tuple[Entry, ...] = ()
     reference: str = "asgiws"
@@ -85,9 +87,9 @@ SCENARIOS = [
              ws_options=("--connections", "100", "--size", "1024", "--deflate"), deflate=True),
     Scenario("http-hello", "HTTP GET / hello, keep-alive, 64 conns (wrk)", "http", "req/s"),
     Scenario("http-browser-json", "HTTP GET /json 4 KiB JSON, 16-line browser head, 64 conns (wrk)", "http",
-             "req/s", wrk_options=("-s", str(BENCH / "wrk" / "browser.lua")), app=BENCH_APP),
+             "req/s", request=BROWSER_JSON, app=BENCH_APP),
     Scenario("http-post-64k", "HTTP POST /upload 64 KiB body, 64 conns (wrk)", "http", "req/s",
-             wrk_options=("-s", str(BENCH / "wrk" / "post64k.lua")), app=BENCH_APP),
+             request=POST_64K, app=BENCH_APP),
     Scenario("http-app-route", "HTTP GET / hello through a framework route, asgiws, 64 conns (wrk)", "http", "req/s",
              entries=(Entry("raw ASGI", "asgiws", "examples.echo:app"),
                       Entry("App", "asgiws", "bench.apps:framework_app"),
@@ -179,9 +181,15 @@ def measure_http(server: ServerProcess, scenario: Scenario, timing: Timing) -> d
     wrk's CPU comes from the children's rusage (``os.times``) around the run,
     which counts wrk once it has been reaped; the server's from /proc.
     """
-    run_wrk(server, timing.warmup, scenario.wrk_options)
-    before = os.times()
-    output, wall, server_cpu = run_wrk(server, timing.duration, scenario.wrk_options)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="wrk-") as script:
+        options: tuple[str, ...] = ()
+        if scenario.request is not None:
+            script.write(scenario.request.wrk_script())
+            script.flush()
+            options = ("-s", script.name)
+        run_wrk(server, timing.warmup, options)
+        before = os.times()
+        output, wall, server_cpu = run_wrk(server, timing.duration, options)
     after = os.times()
     wrk_cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     result = parse_wrk(output)

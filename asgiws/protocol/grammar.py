@@ -30,6 +30,7 @@ __all__ = [
     "ORIGIN",
     "TOKEN_RE",
     "FIELD_VALUE_RE",
+    "NOT_FIELD_CHAR_RE",
     "REQUEST_LINE_RE",
     "STATUS_LINE_RE",
     "FIELD_LINES_RE",
@@ -102,6 +103,9 @@ TOKEN_RE = _wire(TOKEN)
 
 #: A field value as we send it (RFC 9110 section 5.5), to `fullmatch`.
 FIELD_VALUE_RE = _wire(FIELD_CHAR + "*")
+
+#: A byte no field value may hold, to `search` many values joined in one call.
+NOT_FIELD_CHAR_RE = _wire("[^" + FIELD_CHAR[1:])
 
 #: RFC 9112 section 3: request-line = method SP request-target SP HTTP-version.
 #: Groups: method, target, major, minor. The target is any run of VCHAR or

@@ -36,6 +36,7 @@ from http import HTTPStatus
 from . import grammar, limits
 from .errors import HTTPError
 from .grammar import comma_list, content_length, field_lines_error, parse_field_lines
+from .request_head import head_error, parse_request_head
 
 __all__ = [
     "NEED_DATA",
@@ -176,16 +177,14 @@ class EndOfMessage:
 
 Event = Request | Data | EndOfMessage | _Sentinel
 
-_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")}
-
 # grammar's rules, as the per-request code calls them. Module names of our own,
 # not `from grammar import`: CPython compiles ``NAME.fullmatch(...)`` into a
 # cheap method call only when NAME was not bound by an import statement.
-_match_request_line = grammar.REQUEST_LINE_RE.fullmatch
 _match_chunk_size_line = grammar.CHUNK_SIZE_LINE_RE.fullmatch
 _match_token = grammar.TOKEN_RE.fullmatch
 _match_field_value = grammar.FIELD_VALUE_RE.fullmatch
 _match_content_length = grammar.CONTENT_LENGTH_RE.fullmatch
+_find_not_field_char = grammar.NOT_FIELD_CHAR_RE.search
 
 
 # -- the parser's states ----------------------------------------------------
@@ -417,32 +416,11 @@ class RequestParser:
             raise HTTPError("request line too long", 414)
         if end - line_end > self.max_header_block:
             raise HTTPError("header block too large", 431)
-        match = _match_request_line(buf, 0, line_end)
-        if match is None:
-            raise HTTPError("invalid request line", 400)
-        method_bytes, target, major, minor = match.groups()
-        if major != b"1":
-            raise HTTPError("unsupported HTTP version", 505)
-        http_version = "1.0" if minor == b"0" else "1.1"
-        method = _METHODS.get(method_bytes) or method_bytes.decode("ascii")
-
-        fields = parse_field_lines(buf, line_end, end + 2)
-        if fields is None:
-            raise HTTPError(field_lines_error(bytes(buf[line_end + 2 : end + 2])), 400)
+        parsed = parse_request_head(buf, line_end, end, self.max_headers, _SPECIAL)
+        if isinstance(parsed, int):
+            raise head_error(parsed, buf, line_end, end)
         del buf[: end + 4]
-        if len(fields) > self.max_headers:
-            raise HTTPError("too many header fields", 431)
-        headers = []
-        special: dict[bytes, list[bytes]] = {}
-        for name, value in fields:
-            name = name.lower()  # the only time a received name is lowercased
-            headers.append((name, value))
-            if name in _SPECIAL:
-                values = special.get(name)
-                if values is None:
-                    special[name] = [value]
-                else:
-                    values.append(value)
+        method, target, http_version, headers, special = parsed
 
         # Positional arguments: keywords cost this per-request call measurably more.
         request = Request(method, target, http_version, headers, http_version == "1.1", special)
@@ -660,6 +638,19 @@ def error_body(status: int) -> bytes:
     return status_line(status)[13:-2] or b"Error"  # after "HTTP/1.1 NNN ", before CRLF
 
 
+#: Response header names already found to be tokens, each with its lowercase form: most
+#: responses repeat the same few names, so each is checked once (up to `_MAX_CHECKED_NAMES`).
+_CHECKED_NAMES: dict[bytes, bytes] = {}
+_MAX_CHECKED_NAMES = 1024
+#: The response fields `ResponseWriter` reads for framing and connection handling.
+_FRAMING_NAMES = frozenset((b"content-length", b"transfer-encoding", b"connection"))
+
+def _check_value(name: bytes, value: bytes) -> None:
+    """Raise InvalidResponse if `value` is not a valid field value (RFC 9110 section 5.5)."""
+    if _match_field_value(value) is None:
+        raise InvalidResponse(f"invalid value for header {name!r}: CR, LF, NUL or another control byte")
+
+
 # Framings.
 NO_BODY = 0
 CONTENT_LENGTH = 1
@@ -686,7 +677,6 @@ class ResponseWriter:
         self,
         status: int,
         headers: Iterable[tuple[bytes, bytes]],
-        *,
         http_version: str = "1.1",
         head_request: bool = False,
         keep_alive: bool = True,
@@ -701,12 +691,16 @@ class ResponseWriter:
         connection_sent = False
         try:
             for name, value in headers:
-                if _match_token(name) is None:
-                    raise InvalidResponse(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
-                if _match_field_value(value) is None:
-                    raise InvalidResponse(f"invalid value for header {name!r}: CR, LF, NUL or another control byte")
-                lower = name.lower()
-                if lower == b"content-length":
+                lower = _CHECKED_NAMES.get(name) if type(name) is bytes else None
+                if lower is None:
+                    if _match_token(name) is None:
+                        raise InvalidResponse(f"invalid header name {name!r}: not a token (RFC 9110 section 5.1)")
+                    lower = bytes(name).lower()  # bytes (hashable) for a bytearray name too
+                    if type(name) is bytes and len(_CHECKED_NAMES) < _MAX_CHECKED_NAMES:
+                        _CHECKED_NAMES[name] = lower
+                if lower not in _FRAMING_NAMES:
+                    pass
+                elif lower == b"content-length":
                     if _match_content_length(value.strip(b" \t")) is None:
                         raise InvalidResponse(f"invalid Content-Length {value!r}")
                     length = int(value)
@@ -717,6 +711,7 @@ class ResponseWriter:
                     if comma_list((value,), lower=True)[-1:] != [b"chunked"]:
                         raise InvalidResponse("a Transfer-Encoding must end with chunked")
                     if http_version == "1.0":
+                        _check_value(name, value)  # not among the values checked below
                         continue  # HTTP/1.0 has no chunked coding: the body will be close-delimited
                     chunked = True
                 elif lower == b"connection":
@@ -725,6 +720,10 @@ class ResponseWriter:
                         keep_alive = False
                         close_sent = True
                 parts += (name, b": ", value, b"\r\n")
+            # Every value (parts[4::4], after status line and `extra`) in one search rather than one each.
+            if _find_not_field_char(b"".join(parts[4::4])) is not None:
+                for name, value in zip(parts[2::4], parts[4::4], strict=True):
+                    _check_value(name, value)
         except InvalidResponse:
             raise
         except (TypeError, ValueError) as exc:

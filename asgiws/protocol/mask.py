@@ -2,11 +2,13 @@
 
 `apply_mask(data, mask)` XORs `data` with the 4-byte `mask` repeated; the
 same call masks and unmasks. The C accelerator (`_speedups.c`) is used when it
-was built; otherwise a pure-Python version XORs the payload as one big integer,
+was built (and not turned off, see `native`); otherwise a pure-Python version XORs the payload as one big integer,
 which is far faster than a per-byte loop.
 """
 
 from __future__ import annotations
+
+from . import native
 
 __all__ = ["apply_mask", "py_apply_mask"]
 
@@ -23,7 +25,10 @@ def py_apply_mask(data: bytes | bytearray | memoryview, mask: bytes | bytearray)
     return (int.from_bytes(data, "little") ^ (key & ((1 << (n << 3)) - 1))).to_bytes(n, "little")
 
 
-try:
-    from ._speedups import apply_mask
-except ImportError:  # no compiler when installed: fall back, as websockets does
+if native.ENABLED:
+    try:
+        from ._speedups import apply_mask
+    except ImportError:  # no compiler when installed: fall back, as websockets does
+        apply_mask = py_apply_mask
+else:
     apply_mask = py_apply_mask

@@ -710,13 +710,14 @@ class RequestResponseCycle:
             if keep_alive and self.request is _BODY:
                 keep_alive = reusable_with_unread_body(response, protocol.parser.body_left)
             try:
+                # Positional arguments: keywords cost this per-response call measurably more.
                 self.writer = writer = ResponseWriter(
                     status,
                     message.get("headers", ()),
-                    http_version=scope["http_version"],
-                    head_request=scope["method"] == "HEAD",
-                    keep_alive=keep_alive,
-                    extra=protocol.server_state.default_header_lines,
+                    scope["http_version"],
+                    scope["method"] == "HEAD",
+                    keep_alive,
+                    protocol.server_state.default_header_lines,
                 )
             except InvalidResponse as exc:
                 raise RuntimeError(str(exc)) from None

@@ -16,6 +16,7 @@ HARNESSES = {
     "handshake_server": "fuzz_handshake:fuzz_server",
     "handshake_client": "fuzz_handshake:fuzz_client",
     "diff_http": "diff_http:fuzz",
+    "diff_http_head": "diff_http_head:fuzz",
     "diff_websocket": "diff_websocket:fuzz",
 }
 

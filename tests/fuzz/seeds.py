@@ -133,9 +133,11 @@ def seeds() -> dict[str, list[bytes]]:
     deflate_client = deflated([b"Hello", b"Hello", bytes(100)], mask=True)
     deflate_server = deflated([b"Hello", b"world"], mask=False)
     offer = serialize_extensions([DeflateSettings().offer()]).encode()
+    http_request = [bytes([opts, seed]) + r for r in REQUESTS for opts, seed in ((0, 0), (130, 3))] + [
+        bytes([opts, 9]) + u for u in UPGRADES for opts in (0, 128)
+    ]
     return {
-        "http_request": [bytes([opts, seed]) + r for r in REQUESTS for opts, seed in ((0, 0), (130, 3))]
-        + [bytes([opts, 9]) + u for u in UPGRADES for opts in (0, 128)],
+        "http_request": http_request,
         "frames": frames_server + frames_client,
         "connection": [bytes([0x00, 0]) + s for s in client_frames()]
         + [bytes([0x81, 5]) + s for s in server_frames()]
@@ -158,6 +160,7 @@ def seeds() -> dict[str, list[bytes]]:
         "handshake_server": [bytes([choice]) + u for u in UPGRADES for choice in (0, 1)],
         "handshake_client": [bytes([opts, seed]) + r for r in responses() for opts, seed in ((0x05, 0), (0x01, 4))],
         "diff_http": REQUESTS + UPGRADES,
+        "diff_http_head": http_request,
         "diff_websocket": [b"\x00" + s for s in client_frames()] + [b"\x01" + s for s in server_frames()],
     }
 

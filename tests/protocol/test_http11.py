@@ -596,6 +596,32 @@ def test_invalid_response_headers(headers: list[tuple[bytes, bytes]]) -> None:
         ResponseWriter(200, headers)
 
 
+def test_invalid_response_value_is_named_among_valid_ones() -> None:
+    # The values are checked together; the error still names the header at fault.
+    with pytest.raises(InvalidResponse, match="b'Y'"):
+        ResponseWriter(200, [(b"X", b"ok"), (b"Y", b"a\x01b"), (b"Z", b"ok")])
+
+
+def test_dropped_transfer_encoding_value_is_checked_too() -> None:
+    # HTTP/1.0: the app's Transfer-Encoding line is left out, but never unchecked.
+    with pytest.raises(InvalidResponse, match="control byte"):
+        ResponseWriter(200, [(b"transfer-encoding", b"gzip\x01, chunked")], http_version="1.0")
+
+
+def test_response_header_names_checked_once_are_still_lowercased_for_framing() -> None:
+    for _ in range(2):  # the second time from the names already checked
+        writer = ResponseWriter(200, [(b"Content-Length", b"2"), (b"X-Name", b"v")])
+        assert writer.head.endswith(b"Content-Length: 2\r\nX-Name: v\r\n\r\n")
+        assert writer.body(b"ab") == b"ab"
+        with pytest.raises(InvalidResponse):
+            writer.body(b"c")
+
+
+def test_bytearray_header_name_is_accepted() -> None:
+    writer = ResponseWriter(200, [(bytearray(b"X-Name"), b"v"), (b"content-length", b"0")])
+    assert b"X-Name: v\r\n" in writer.head
+
+
 def test_body_longer_than_content_length() -> None:
     writer = ResponseWriter(200, [(b"content-length", b"2")])
     writer.body(b"ab")

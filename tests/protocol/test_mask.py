@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from asgiws.protocol import mask as mask_module
+from asgiws.protocol import native
 from asgiws.protocol.mask import apply_mask, py_apply_mask
 
 speedups = pytest.importorskip("asgiws.protocol._speedups")
@@ -26,7 +27,7 @@ def test_rfc_6455_example() -> None:
 
 
 def test_c_accelerator_is_used_when_built() -> None:
-    assert apply_mask is speedups.apply_mask
+    assert apply_mask is (speedups.apply_mask if native.ENABLED else py_apply_mask)
 
 
 @pytest.mark.parametrize("offset", [0, 1, 2, 3])
@@ -77,4 +78,4 @@ def test_fallback_used_when_extension_missing() -> None:
         if saved is not None:
             sys.modules["asgiws.protocol._speedups"] = saved
         importlib.reload(mask_module)
-    assert mask_module.apply_mask is speedups.apply_mask
+    assert mask_module.apply_mask is (speedups.apply_mask if native.ENABLED else mask_module.py_apply_mask)
