@@ -33,7 +33,7 @@ from typing import Any
 
 try:
     from redis.asyncio import Redis
-    from redis.asyncio.connection import ConnectionPool
+    from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
@@ -48,6 +48,12 @@ from .errors import BrokerUnavailable, PubSubError
 from .message import Message, Position
 
 __all__ = ["RedisBroker"]
+
+# Connections one process opens for publishing. More publishes at once wait for a free
+# one (for at most the broker timeout): redis-py's default pool refuses a publish past
+# its limit at once (MaxConnectionsError, "Too many connections"), so a burst of a
+# thousand concurrent publishes failed where a queue serves it.
+PUBLISH_CONNECTIONS = 16
 
 logger = logging.getLogger("asgiws.pubsub")
 
@@ -126,7 +132,9 @@ class RedisBroker(Broker):
             "retry": Retry(NoBackoff(), 0),  # a retried publish could publish twice
             "decode_responses": False,
         }
-        self._pool = ConnectionPool.from_url(url, **options)
+        self._pool = BlockingConnectionPool.from_url(
+            url, max_connections=PUBLISH_CONNECTIONS, timeout=timeout, **options
+        )
         self._subscriber_pool = ConnectionPool.from_url(url, protocol=2, **options)
         self._redis = Redis(connection_pool=self._pool)
         self._script = self._redis.register_script(TOPIC_SCRIPT)

@@ -37,7 +37,7 @@ def make_app(pubsub: PubSub) -> App:
         """Publish "0", "1", ... up to ``count``, ``lanes`` publishes at a time (default: all at once).
 
         All at once, the in-process broker delivers the whole burst in one
-        loop turn; Redis connections are pooled, so there a few lanes.
+        loop turn; on Redis the publishes queue for the pool's connections.
         """
         room = request.path_params["room"]
         count = int(request.query_params["count"])
