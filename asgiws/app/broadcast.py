@@ -196,7 +196,7 @@ def broadcast(
             if send_frame is not None:
                 if not connection.open:
                     continue
-                paused_since = extension["write_paused_since"]  # type: ignore[index]
+                paused_since = extension["write_paused_since"]  # type: ignore[index]  # not None: send_frame was found in it
                 if paused_since is not None and paused_since < deadline:
                     _stalled(connection, loop)
                     continue

@@ -30,7 +30,7 @@ try:
     from ._speedups import data_frame as _data_frame
     from ._speedups import read_messages as _read_messages
 except ImportError:  # no compiler when installed: every frame takes the pure-Python path
-    _data_frame = _read_messages = None  # type: ignore[assignment]
+    _data_frame = _read_messages = None  # type: ignore[assignment]  # None marks the fallback
 
 #: Whether the C accelerator's frame paths (`FrameParser.read_messages`, `plain_data_frame`) exist.
 ACCELERATED = _read_messages is not None

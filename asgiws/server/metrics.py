@@ -288,7 +288,7 @@ class WorkersMetrics:
         os.environ[MULTIPROC_DIR] = self.directory
         os.environ[SUPERVISED] = "1"
         registry = client.CollectorRegistry()
-        MultiProcessCollector(registry, path=self.directory)  # type: ignore[no-untyped-call]
+        MultiProcessCollector(registry, path=self.directory)  # type: ignore[no-untyped-call]  # unannotated in prometheus_client
         try:
             self.exporter = Exporter(registry, self.port)
         except OSError:
@@ -300,7 +300,7 @@ class WorkersMetrics:
         if self.directory is not None and pid is not None:
             from prometheus_client.multiprocess import mark_process_dead
 
-            mark_process_dead(pid, self.directory)  # type: ignore[no-untyped-call]
+            mark_process_dead(pid, self.directory)  # type: ignore[no-untyped-call]  # unannotated in prometheus_client
 
     def close(self) -> None:
         """Stop serving; remove the workers' files; put the environment back."""

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from ..protocol import limits
 from ..server.config import Config
 from ..server.errors import StartupFailed
 from ..server.lifespan import Lifespan
@@ -64,7 +65,7 @@ class TestClient(httpx.AsyncClient):
         raise_server_exceptions: bool = True,
         root_path: str = "",
         client: tuple[str, int] = ("127.0.0.1", 50000),
-        close_timeout: float | None = 10.0,
+        close_timeout: float | None = limits.CLOSE_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         self.config = Config(app, lifespan=lifespan, proxy_headers=False, log_config=None)

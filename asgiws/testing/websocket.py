@@ -40,6 +40,7 @@ from collections.abc import AsyncIterator, Generator
 from typing import Any, Final
 
 from ..app.datastructures import Headers
+from ..protocol import limits
 from ..protocol.errors import ConnectionClosed, InvalidStatus, connection_closed
 from ..types import ASGIApp, Message, Scope
 
@@ -77,7 +78,7 @@ class InProcessWebSocket:
         scope: Scope,
         *,
         raise_app_exceptions: bool = True,
-        close_timeout: float | None = 10.0,
+        close_timeout: float | None = limits.CLOSE_TIMEOUT,
     ) -> None:
         self.app = app
         self.scope = scope
