@@ -41,6 +41,10 @@ NATIVE_SERVERS = {"aiohttp": "aiohttp_server.py", CEILING: "ceiling_echo.py"}
 SERVERS = [*ASGI_SERVERS, *NATIVE_SERVERS]
 #: The servers that take part in every scenario (the ceiling only in WebSocket ones).
 DEFAULT_SERVERS = ["asgiws", "uvicorn", "granian", "aiohttp"]
+#: asgiws from another checkout (``run.py --before DIR``), to compare two commits in one run.
+BEFORE = "asgiws-before"
+#: The folder each server runs from (its PYTHONPATH and working directory); ROOT unless set here.
+CHECKOUTS: dict[str, Path] = {}
 
 
 def free_port() -> int:
@@ -65,7 +69,8 @@ def server_command(name: str, app: str, port: int) -> list[str]:
     if name in NATIVE_SERVERS:
         script = str(Path(__file__).with_name(NATIVE_SERVERS[name]))
         return pinned(SERVER_CPU, [sys.executable, script, "--port", str(port)])
-    return pinned(SERVER_CPU, [sys.executable, *ASGI_SERVERS[name], "--port", str(port), *COMMON_OPTIONS, app])
+    arguments = ASGI_SERVERS["asgiws" if name == BEFORE else name]
+    return pinned(SERVER_CPU, [sys.executable, *arguments, "--port", str(port), *COMMON_OPTIONS, app])
 
 
 class ServerProcess:
@@ -88,10 +93,11 @@ class ServerProcess:
         return server_command(self.name, self.app, self.port)
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        root = CHECKOUTS.get(self.name, ROOT)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                self.command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                self.command, cwd=root, env=env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, preexec_fn=raise_open_files_limit,
             )
         deadline = time.monotonic() + timeout
