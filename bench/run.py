@@ -6,7 +6,7 @@
     python bench/run.py --only ws-32b-100    # one scenario (comma-separated names or prefixes)
     python bench/run.py --servers asgiws,uvicorn    # only these servers (the default: all four)
     python bench/run.py --servers uvicorn,uvicorn   # check the harness itself: ratios ~1
-    python bench/run.py --before ../old --only ws-32b-100,http-hello   # this checkout against another
+    python bench/run.py --checkout ../old --only ws-32b-100    # this checkout and asgiws@old, same run
 
 Each server is a separate process pinned to core 0 (``taskset -c 0``); the
 load generators (picows on uvloop for WebSocket, wrk for HTTP) are pinned to
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import goals_table, plot, table, write_markdown
 from scenarios import MEASURE, SCENARIOS, Entry, Scenario, Timing
-from servers import BEFORE, CEILING, CHECKOUTS, DEFAULT_SERVERS, SERVERS, ServerProcess, server_command
+from servers import CEILING, CHECKOUTS, DEFAULT_SERVERS, SERVERS, ServerProcess, server_command
 
 BENCH = Path(__file__).resolve().parent
 DEFAULT_APP = "examples.echo:app"
@@ -189,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-connections", type=int, help="connections for the RSS rows (default 5000)")
     parser.add_argument("--no-ceiling", action="store_true",
                         help="skip the picows echo (the load generator's ceiling) in WebSocket scenarios")
-    parser.add_argument("--before", type=Path, metavar="DIR",
-                        help=f"also run asgiws from the checkout in DIR (its C extensions built in place), as the "
-                             f"row {BEFORE!r}: two commits measured in the same run")
+    parser.add_argument("--checkout", type=Path, metavar="DIR", action="append", default=[],
+                        help="also run asgiws from the checkout in DIR (its C extensions built in place), as the "
+                             "row asgiws@NAME, NAME the folder's name: commits measured in the same run; repeatable")
     parser.add_argument("--write", action="store_true",
                         help="write RESULTS.md and ratios.png even for --quick or --only runs")
     args = parser.parse_args(argv)
@@ -199,11 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     names = [name.strip() for name in args.servers.split(",") if name.strip()]
     if not names or any(name not in SERVERS for name in names):
         parser.error(f"--servers takes names from {', '.join(SERVERS)}, e.g. asgiws,uvicorn")
-    if args.before is not None:
-        if not (args.before / "asgiws" / "__init__.py").is_file():
-            parser.error(f"--before: {args.before} is not an asgiws checkout")
-        CHECKOUTS[BEFORE] = args.before.resolve()
-        names.insert(1, BEFORE)
+    for position, checkout in enumerate(args.checkout, start=1):
+        if not (checkout / "asgiws" / "__init__.py").is_file():
+            parser.error(f"--checkout: {checkout} is not an asgiws checkout")
+        name = f"asgiws@{checkout.resolve().name}"
+        CHECKOUTS[name] = checkout.resolve()
+        names.insert(position, name)
     servers = labelled(names)
     base = QUICK if args.quick else Timing()
     timing = Timing(

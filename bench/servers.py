@@ -41,9 +41,9 @@ NATIVE_SERVERS = {"aiohttp": "aiohttp_server.py", CEILING: "ceiling_echo.py"}
 SERVERS = [*ASGI_SERVERS, *NATIVE_SERVERS]
 #: The servers that take part in every scenario (the ceiling only in WebSocket ones).
 DEFAULT_SERVERS = ["asgiws", "uvicorn", "granian", "aiohttp"]
-#: asgiws from another checkout (``run.py --before DIR``), to compare two commits in one run.
-BEFORE = "asgiws-before"
-#: The folder each server runs from (its PYTHONPATH and working directory); ROOT unless set here.
+#: The folder each server runs from (its PYTHONPATH and working directory), ROOT unless set here:
+#: ``run.py --checkout DIR`` adds a server ``asgiws@NAME`` that runs asgiws from DIR (NAME its
+#: last part), so that two commits are measured in one run.
 CHECKOUTS: dict[str, Path] = {}
 
 
@@ -69,7 +69,7 @@ def server_command(name: str, app: str, port: int) -> list[str]:
     if name in NATIVE_SERVERS:
         script = str(Path(__file__).with_name(NATIVE_SERVERS[name]))
         return pinned(SERVER_CPU, [sys.executable, script, "--port", str(port)])
-    arguments = ASGI_SERVERS["asgiws" if name == BEFORE else name]
+    arguments = ASGI_SERVERS["asgiws" if name in CHECKOUTS else name]
     return pinned(SERVER_CPU, [sys.executable, *arguments, "--port", str(port), *COMMON_OPTIONS, app])
 
 
