@@ -14,6 +14,11 @@ Without a Redis URL (``--redis`` or the ``ASGIWS_REDIS_URL`` environment
 variable) the rooms live in this process: with ``--workers 2`` each worker
 would have rooms of its own. With one, every process on that Redis, on this
 machine or another, shares them.
+
+On a public host, set ``ws_origins`` (``--ws-origins https://chat.example``)
+to the site that serves the page: a browser sends the user's cookies with a
+WebSocket handshake from any site, and the Origin check refuses the other
+sites' pages with 403 before this app runs.
 """
 
 import argparse
