@@ -309,7 +309,13 @@ MALFORMED = [
     ("HTTP/0.9 style", b"GET /\r\n" + HOST + b"\r\n", 400),
     ("HTTP/2.0", b"GET / HTTP/2.0\r\n" + HOST + b"\r\n", 505),
     ("HTTP/0.9 version", b"GET / HTTP/0.9\r\n" + HOST + b"\r\n", 505),
+    # RFC 9112 section 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+    ("no Host", b"GET / HTTP/1.1\r\n\r\n", 400),
+    ("no Host, other fields", b"GET / HTTP/1.1\r\nAccept: */*\r\nX-Host: a\r\n\r\n", 400),
+    ("no Host in HTTP/1.2 (handled as 1.1)", b"GET / HTTP/1.2\r\n\r\n", 400),
+    ("no Host, with a body", b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nok", 400),
     ("several Host fields", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    ("several Host fields in HTTP/1.0", b"GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", 400),
     # RFC 9112 section 5: fields
     ("header block over limit", GET + b"X: " + b"a" * 70000 + b"\r\n\r\n", 431),
     ("header block over limit, incomplete", GET + b"X: " + b"a" * 70000, 431),
@@ -401,6 +407,18 @@ def test_error_after_a_valid_request_keeps_the_valid_one() -> None:
     with pytest.raises(HTTPError) as excinfo:
         parser.next_event()
     assert excinfo.value.status == 505
+
+
+def test_host_is_required_in_http_1_1_only() -> None:
+    # RFC 9112 section 3.2: MUST 400 without Host in HTTP/1.1; HTTP/1.0 predates the field.
+    with pytest.raises(HTTPError, match=r"^no Host field$") as excinfo:
+        parse(b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n")
+    assert excinfo.value.status == 400
+    assert parse(b"GET / HTTP/1.0\r\n\r\n") == [Request("GET", b"/", "1.0", [], False), EndOfMessage(), NEED_DATA]
+    (request, *_) = parse(b"POST /form HTTP/1.0\r\nContent-Length: 2\r\n\r\nok")
+    assert request.http_version == "1.0" and request.content_length == 2
+    assert parse(b"GET / HTTP/1.1\r\nhOsT: a\r\n\r\n")[0].headers == [(b"host", b"a")]  # any case
+    assert parse(b"GET / HTTP/1.1\r\nHost:\r\n\r\n")[0].headers == [(b"host", b"")]  # empty: no authority
 
 
 # -- the parser's states: ParserState and TRANSITIONS ---------------------

@@ -70,6 +70,14 @@ def test_valid_requests_are_parsed_alike(data: bytes) -> None:
     assert not any(line.startswith("error") for line in out)
 
 
+@pytest.mark.parametrize(
+    "data",
+    [b"GET / HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\nX-Host: a\r\n\r\n", b"GET / HTTP/1.2\r\nAccept: */*\r\n\r\n"],
+)
+def test_no_host_in_http_1_1_refused_alike(data: bytes) -> None:
+    assert assert_same(data) == ["error 400: no Host field"]
+
+
 @pytest.mark.parametrize("count, max_headers", [(0, 0), (1, 0), (2, 2), (3, 2), (128, 128), (129, 128)])
 def test_header_count_limit_alike(count: int, max_headers: int) -> None:
     # HTTP/1.0, which may omit Host: the count starts at 0.
