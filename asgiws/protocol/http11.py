@@ -22,6 +22,8 @@ Choices where the RFC leaves room, stated once:
 - An HTTP/1.1 request without a Host field is 400, as RFC 9112 section 3.2
   requires (uvicorn accepts it); so are several Host fields. HTTP/1.0 may
   omit Host, which it predates.
+- The request target is US-ASCII (RFC 9112 section 3.2, RFC 3986): a raw
+  byte above 0x7F in it makes the request line invalid, 400 (section 3).
 - Any HTTP/1.x minor version above 1 is handled as 1.1 (RFC 9110 section 2.5).
 
 After any error the parser is dead: every later call raises the same error.

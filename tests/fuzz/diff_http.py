@@ -151,16 +151,6 @@ def _bare_lf(data: bytes, a: Verdict, b: Verdict) -> bool:
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 
 
-def _obs_text_target(data: bytes, a: Verdict, b: Verdict) -> bool:
-    """We accept a request-target holding bytes above US-ASCII (raw UTF-8); h11 refuses it."""
-    return (
-        a.kind == "accepted"
-        and b.kind == "rejected"
-        and "illegal request line" in b.why
-        and any(byte >= 0x80 for byte in a.request[1])  # type: ignore[union-attr]
-    )
-
-
 def _framing_field_in_trailers(data: bytes, a: Verdict, b: Verdict) -> bool:
     """We keep Transfer-Encoding or Content-Length trailers apart, as trailers; h11 judges them as framing.
 
@@ -203,7 +193,6 @@ KNOWN: list[Known] = [
         "RFC 9112 section 7.1",
         _we_reject("invalid chunk size line"),
     ),
-    Known("bytes above US-ASCII in the request-target", "RFC 9112 section 3 (SHOULD)", _obs_text_target),
     Known(
         "both Content-Length and Transfer-Encoding",
         "RFC 9112 section 6.3",

@@ -301,6 +301,13 @@ MALFORMED = [
     ("empty method", b" / HTTP/1.1\r\n" + HOST + b"\r\n", 400),
     ("space in target", b"GET /a b HTTP/1.1\r\n" + HOST + b"\r\n", 400),
     ("control byte in target", b"GET /a\x01b HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    ("DEL in target", b"GET /a\x7fb HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    # RFC 9112 section 3.2, RFC 3986: the target is US-ASCII; UTF-8 goes percent-encoded.
+    ("raw UTF-8 in target", b"GET /caf\xc3\xa9 HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    ("raw UTF-8 in query", b"GET /?q=\xc3\xa9 HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    ("byte 0x80 in target", b"GET /\x80 HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    ("byte 0xFF in target", b"GET /\xff HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    ("raw UTF-8 in HTTP/1.0 target", b"GET /caf\xc3\xa9 HTTP/1.0\r\n\r\n", 400),
     ("missing target", b"GET HTTP/1.1\r\n" + HOST + b"\r\n", 400),
     ("double space", b"GET  / HTTP/1.1\r\n" + HOST + b"\r\n", 400),
     ("lowercase http", b"GET / http/1.1\r\n" + HOST + b"\r\n", 400),
@@ -419,6 +426,25 @@ def test_host_is_required_in_http_1_1_only() -> None:
     assert request.http_version == "1.0" and request.content_length == 2
     assert parse(b"GET / HTTP/1.1\r\nhOsT: a\r\n\r\n")[0].headers == [(b"host", b"a")]  # any case
     assert parse(b"GET / HTTP/1.1\r\nHost:\r\n\r\n")[0].headers == [(b"host", b"")]  # empty: no authority
+
+
+def test_target_is_us_ascii_and_utf8_travels_percent_encoded() -> None:
+    # RFC 9112 section 3.2 / RFC 3986: raw bytes above 0x7F make the request line invalid.
+    with pytest.raises(HTTPError, match=r"^invalid request line$") as excinfo:
+        parse(b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert excinfo.value.status == 400
+    target = b"/caf%C3%A9/%E2%82%AC?q=%C3%A9&x=%F0%9F%98%80"
+    assert parse(b"GET " + target + b" HTTP/1.1\r\nHost: a\r\n\r\n")[0].target == target
+    # Only the bytes above 0x7F are new: any VCHAR stays accepted, as before.
+    assert parse(b'GET /{"a"}|<b>^`\\ HTTP/1.1\r\nHost: a\r\n\r\n')[0].target == b'/{"a"}|<b>^`\\'
+
+
+def test_incomplete_head_is_not_an_error() -> None:
+    parser = RequestParser()
+    parser.feed(b"GET / HTTP/1.1\r\nHost: x\r")
+    assert parser.next_event() is NEED_DATA
+    parser.feed(b"\n\r\n")
+    assert parser.next_event().headers == [(b"host", b"x")]
 
 
 # -- the parser's states: ParserState and TRANSITIONS ---------------------

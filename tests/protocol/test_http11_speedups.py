@@ -58,7 +58,9 @@ def test_malformed_requests_are_refused_alike(data: bytes, status: int) -> None:
         b"GET / HTTP/1.1\r\nHost:\r\n\r\n",
         b"\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
         b"BREW /pot?x=1 HTTP/1.1\r\nX-Empty:\r\nX-Spaces: \t \r\nX:  a \t b  \r\nhost: a\r\n\r\n",
-        b"GET /caf\xc3\xa9 HTTP/1.1\r\nX-Obs: \x80\xff\r\nHOST: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
+        b"GET /caf%C3%A9?q=%E2%82%AC HTTP/1.1\r\nHost: a\r\n\r\n",  # UTF-8, percent-encoded
+        b'GET /{"a"}|<b>^`\\ HTTP/1.1\r\nHost: a\r\n\r\n',
+        b"GET /caf%C3%A9 HTTP/1.1\r\nX-Obs: \x80\xff\r\nHOST: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
         b"Sec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\nOrigin: null\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"
         b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -68,6 +70,13 @@ def test_malformed_requests_are_refused_alike(data: bytes, status: int) -> None:
 def test_valid_requests_are_parsed_alike(data: bytes) -> None:
     out = assert_same(data)
     assert not any(line.startswith("error") for line in out)
+
+
+@pytest.mark.parametrize("byte", range(256), ids=lambda byte: f"{byte:#04x}")
+def test_every_target_byte_alike(byte: int) -> None:
+    # The target is VCHAR only (RFC 9112 section 3.2, RFC 3986): no control, no SP, nothing above 0x7F.
+    out = assert_same(b"GET /" + bytes([byte]) + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert out[-1].startswith("error 400:") is not (0x21 <= byte <= 0x7E)
 
 
 @pytest.mark.parametrize(
