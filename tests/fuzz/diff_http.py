@@ -151,6 +151,14 @@ def _bare_lf(data: bytes, a: Verdict, b: Verdict) -> bool:
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 
 
+def _no_host_above_1_1(data: bytes, a: Verdict, b: Verdict) -> bool:
+    """We read HTTP/1.2 and above as 1.1, which requires Host; h11 requires it of 1.1 exactly."""
+    if a.kind != "rejected" or "no Host field" not in a.why or b.kind != "accepted":
+        return False
+    version = b.request[2]
+    return version[:2] == b"1." and version > b"1.1"  # type: ignore[index,operator]
+
+
 def _framing_field_in_trailers(data: bytes, a: Verdict, b: Verdict) -> bool:
     """We keep Transfer-Encoding or Content-Length trailers apart, as trailers; h11 judges them as framing.
 
@@ -206,6 +214,7 @@ KNOWN: list[Known] = [
     ),
     Known("framing field in the trailers", "RFC 9110 sections 6.5.1, 6.5.2", _framing_field_in_trailers),
     Known("over our limits (431, 414)", "RFC 9110 section 5.4", _we_reject("431 ", "414 ")),
+    Known("no Host in HTTP/1.2 and above", "RFC 9110 section 2.5, RFC 9112 section 3.2", _no_host_above_1_1),
 ]
 
 
