@@ -27,7 +27,7 @@
 static unsigned char is_tchar[256];
 /* A byte a field value may hold: HTAB, SP to "~", obs-text (RFC 9110 section 5.5). */
 static unsigned char is_field_char[256];
-/* A byte a request target may hold: VCHAR or obs-text (lenient, as grammar.REQUEST_LINE_RE). */
+/* A byte a request target may hold: VCHAR, never obs-text (as grammar.REQUEST_LINE_RE). */
 static unsigned char is_target_char[256];
 
 static PyObject *method_names[9];
@@ -44,7 +44,7 @@ init_tables(void)
     for (c = 0; c < 256; c++) {
         is_tchar[c] = c > 0x20 && c < 0x7f && strchr(delimiters, c) == NULL;
         is_field_char[c] = c == '\t' || (c >= 0x20 && c != 0x7f);
-        is_target_char[c] = c > 0x20 && c != 0x7f;
+        is_target_char[c] = c > 0x20 && c < 0x7f;
     }
 }
 

@@ -108,9 +108,12 @@ FIELD_VALUE_RE = _wire(FIELD_CHAR + "*")
 NOT_FIELD_CHAR_RE = _wire("[^" + FIELD_CHAR[1:])
 
 #: RFC 9112 section 3: request-line = method SP request-target SP HTTP-version.
-#: Groups: method, target, major, minor. The target is any run of VCHAR or
-#: obs-text (lenient: some clients send raw UTF-8); the server interprets it.
-REQUEST_LINE_RE = _wire("(" + TOKEN + ") (" + FIELD_VCHAR + "+) " + HTTP_VERSION)
+#: Groups: method, target, major, minor. The target is any run of VCHAR: every
+#: form of request-target (RFC 9112 section 3.2, RFC 3986) is US-ASCII, so a
+#: raw byte above 0x7F (unencoded UTF-8) makes the request line invalid (400,
+#: RFC 9112 section 3); non-ASCII text travels percent-encoded. Lenient only
+#: within VCHAR (``"``, ``<``, ``{``, ``|``... pass); the server interprets it.
+REQUEST_LINE_RE = _wire("(" + TOKEN + ") (" + VCHAR + "+) " + HTTP_VERSION)
 
 #: RFC 9112 section 4: status-line = HTTP-version SP status-code SP [ reason-phrase ].
 #: Groups: major, minor, status code, reason phrase.

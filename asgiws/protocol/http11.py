@@ -19,7 +19,11 @@ Choices where the RFC leaves room, stated once:
 - Chunk extensions are ignored (no control bytes allowed in them); a chunk
   size has at most 16 hex digits; trailer fields are parsed like header
   fields, under the same limits, and returned in `EndOfMessage.trailers`.
-- A missing Host is tolerated, as uvicorn does; several Host fields are 400.
+- An HTTP/1.1 request without a Host field is 400, as RFC 9112 section 3.2
+  requires (uvicorn accepts it); so are several Host fields. HTTP/1.0 may
+  omit Host, which it predates.
+- The request target is US-ASCII (RFC 9112 section 3.2, RFC 3986): a raw
+  byte above 0x7F in it makes the request line invalid, 400 (section 3).
 - Any HTTP/1.x minor version above 1 is handled as 1.1 (RFC 9110 section 2.5).
 
 After any error the parser is dead: every later call raises the same error.
@@ -424,8 +428,7 @@ class RequestParser:
 
         # Positional arguments: keywords cost this per-request call measurably more.
         request = Request(method, target, http_version, headers, http_version == "1.1", special)
-        if special:
-            self._apply_special(request, special)
+        self._apply_special(request, special)
         return self._start_body(request)
 
     def _check_partial_head(self) -> None:
@@ -448,7 +451,12 @@ class RequestParser:
     def _apply_special(self, request: Request, special: dict[bytes, list[bytes]]) -> None:
         """Framing and connection handling from the fields that drive them."""
         hosts = special.get(_HOST)
-        if hosts is not None and len(hosts) > 1:
+        if hosts is None:
+            # RFC 9112 section 3.2: a server MUST answer 400 to an HTTP/1.1
+            # request without Host; HTTP/1.0 predates the field.
+            if request.http_version == "1.1":
+                raise HTTPError("no Host field", 400)
+        elif len(hosts) > 1:
             raise HTTPError("several Host fields", 400)
 
         connection = special.get(_CONNECTION)

@@ -74,3 +74,15 @@ def test_every_known_disagreement_has_an_example() -> None:
         for path in corpus("diff_websocket").glob("disagreement-*")
     }
     assert found == {known.name for known in diff_websocket.KNOWN}
+
+
+def test_fixed_disagreements_now_agree() -> None:
+    """A ``fixed-*`` file shows a disagreement we once wrote down and fixed since: asgiws and h11 now agree on it."""
+    from . import diff_http
+
+    paths = sorted(corpus("diff_http").glob("fixed-*"))
+    assert paths
+    for path in paths:
+        data = path.read_bytes()
+        assert diff_http.disagreement(data) is None, path.name
+        assert diff_http.ours(data).kind == "rejected", path.name  # both refuse: h11 was right

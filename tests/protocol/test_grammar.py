@@ -126,7 +126,8 @@ def test_not_quoted_strings(text: str) -> None:
         (b"GET / HTTP/1.1", (b"GET", b"/", b"1", b"1")),
         (b"OPTIONS * HTTP/1.0", (b"OPTIONS", b"*", b"1", b"0")),
         (b"GET http://a.example/b?c HTTP/1.1", (b"GET", b"http://a.example/b?c", b"1", b"1")),
-        (b"PROPFIND /caf\xc3\xa9 HTTP/2.0", (b"PROPFIND", b"/caf\xc3\xa9", b"2", b"0")),  # obs-text: lenient
+        (b"PROPFIND /caf%C3%A9 HTTP/2.0", (b"PROPFIND", b"/caf%C3%A9", b"2", b"0")),  # UTF-8, percent-encoded
+        (b'GET /{"a"}|<b> HTTP/1.1', (b"GET", b'/{"a"}|<b>', b"1", b"1")),  # any VCHAR: lenient
     ],
 )
 def test_request_lines(line: bytes, groups: tuple[bytes, ...]) -> None:
@@ -147,6 +148,10 @@ def test_request_lines(line: bytes, groups: tuple[bytes, ...]) -> None:
         b"GET / HTTP/1",
         b"GET / HTTP/11.1",
         b"GET /\x01 HTTP/1.1",
+        b"GET /\x7f HTTP/1.1",
+        b"GET /caf\xc3\xa9 HTTP/1.1",  # raw UTF-8: the target is US-ASCII (RFC 9112 section 3.2)
+        b"GET /\x80 HTTP/1.1",
+        b"GET /\xff HTTP/1.1",
     ],
 )
 def test_invalid_request_lines(line: bytes) -> None:

@@ -33,6 +33,9 @@ def requests(draw: st.DrawFn) -> tuple[bytes, list[object]]:
     method = draw(st.sampled_from([b"GET", b"POST", b"PUT", b"PATCH", b"DELETE"]) | tokens)
     target = draw(targets)
     headers = draw(fields)
+    # RFC 9112 section 3.2: an HTTP/1.1 request carries one Host, anywhere among its fields.
+    host = draw(st.sampled_from([b"Host", b"host", b"HOST"])), draw(field_values)
+    headers.insert(draw(st.integers(0, len(headers))), host)
     framing = draw(st.sampled_from(["none", "length", "chunked"]))
     body = draw(bodies) if framing != "none" else b""
     trailers: list[tuple[bytes, bytes]] = []
@@ -176,9 +179,9 @@ def test_deterministic_fuzz_of_smuggling_shapes() -> None:
     """Mutations around the framing fields, where smuggling bugs live."""
     rng = random.Random(1234)
     seeds = [
-        b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nX: y\r\n\r\n",
-        b"GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x80abcd",
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nX: y\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x80abcd",
     ]
     for _ in range(1500):
         data = bytearray(rng.choice(seeds))

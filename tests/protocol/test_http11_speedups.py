@@ -52,15 +52,19 @@ def test_malformed_requests_are_refused_alike(data: bytes, status: int) -> None:
 @pytest.mark.parametrize(
     "data",
     [
-        b"GET / HTTP/1.1\r\n\r\n",
-        b"GET / HTTP/1.0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",  # HTTP/1.0 may omit Host
         b"GET / HTTP/1.9\r\nHost: a\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost:\r\n\r\n",
         b"\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
-        b"BREW /pot?x=1 HTTP/1.1\r\nX-Empty:\r\nX-Spaces: \t \r\nX:  a \t b  \r\n\r\n",
-        b"GET /caf\xc3\xa9 HTTP/1.1\r\nX-Obs: \x80\xff\r\nHOST: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
+        b"BREW /pot?x=1 HTTP/1.1\r\nX-Empty:\r\nX-Spaces: \t \r\nX:  a \t b  \r\nhost: a\r\n\r\n",
+        b"GET /caf%C3%A9?q=%E2%82%AC HTTP/1.1\r\nHost: a\r\n\r\n",  # UTF-8, percent-encoded
+        b'GET /{"a"}|<b>^`\\ HTTP/1.1\r\nHost: a\r\n\r\n',
+        b"GET /caf%C3%A9 HTTP/1.1\r\nX-Obs: \x80\xff\r\nHOST: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
         b"Sec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\nOrigin: null\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n",
-        b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: v\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: v\r\n\r\n",
     ],
 )
 def test_valid_requests_are_parsed_alike(data: bytes) -> None:
@@ -68,9 +72,25 @@ def test_valid_requests_are_parsed_alike(data: bytes) -> None:
     assert not any(line.startswith("error") for line in out)
 
 
+@pytest.mark.parametrize("byte", range(256), ids=lambda byte: f"{byte:#04x}")
+def test_every_target_byte_alike(byte: int) -> None:
+    # The target is VCHAR only (RFC 9112 section 3.2, RFC 3986): no control, no SP, nothing above 0x7F.
+    out = assert_same(b"GET /" + bytes([byte]) + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert out[-1].startswith("error 400:") is not (0x21 <= byte <= 0x7E)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"GET / HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\nX-Host: a\r\n\r\n", b"GET / HTTP/1.2\r\nAccept: */*\r\n\r\n"],
+)
+def test_no_host_in_http_1_1_refused_alike(data: bytes) -> None:
+    assert assert_same(data) == ["error 400: no Host field"]
+
+
 @pytest.mark.parametrize("count, max_headers", [(0, 0), (1, 0), (2, 2), (3, 2), (128, 128), (129, 128)])
 def test_header_count_limit_alike(count: int, max_headers: int) -> None:
-    data = b"GET / HTTP/1.1\r\n" + b"".join(b"h%d: v\r\n" % i for i in range(count)) + b"\r\n"
+    # HTTP/1.0, which may omit Host: the count starts at 0.
+    data = b"GET / HTTP/1.0\r\n" + b"".join(b"h%d: v\r\n" % i for i in range(count)) + b"\r\n"
     out = assert_same(data, max_headers=max_headers)
     assert out[-1].startswith("error 431:") == (count > max_headers)
 
