@@ -23,7 +23,10 @@ server), tries again after a delay that doubles from `RETRY_DELAY_MIN` to
 `RETRY_DELAY_MAX`, and accepts as soon as descriptors are free again; the
 connections it has are served all along. `DescriptorShortage`, shared by a
 server's listeners, logs one warning when a shortage starts and one line
-when it ends (a wake-up that empties the backlog without a failure).
+when it ends (a wake-up that empties the backlog without a failure). The
+warning counts every connection that holds a descriptor: those served, and
+those accepted but not yet handed to the loop (most of a burst, at the
+moment the last accept() of its batch fails).
 
 `raise_open_file_limit()` lifts the soft RLIMIT_NOFILE to the hard limit at
 startup, so that a server is not held to a shell's 1024 descriptors.
@@ -52,12 +55,15 @@ SHORTAGE_ERRNOS = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.EN
 class DescriptorShortage:
     """Logs accept() failures for want of descriptors: a warning when a shortage starts, a line when it ends.
 
-    `connections` is what the server holds open (their count is in the
-    warning). `retry_delay()` is the delay before the next attempt.
+    `connections` is what the server serves; each listener adds to
+    `accepting` the connections it accepted and is still setting up. Both
+    hold descriptors: the warning counts them together. `failed()` gives
+    the delay before the next attempt.
     """
 
     def __init__(self, connections: Sized) -> None:
         self.connections = connections
+        self.accepting: list[Sized] = []
         self.started: float | None = None  # loop time of the first failure of the shortage under way
         self.failures = 0
         self.delay = RETRY_DELAY_MIN
@@ -72,7 +78,7 @@ class DescriptorShortage:
                 "Cannot accept connections: %s (%d connections open, descriptor limit %s). "
                 "Serving them and retrying; logged once until accepting works again.",
                 os.strerror(error.errno or 0),
-                len(self.connections),
+                len(self.connections) + sum(len(pending) for pending in self.accepting),
                 open_file_limit(),
             )
         else:
@@ -119,6 +125,7 @@ class Listener:
         self._serving = False
         self._closed = False
         self._handshakes: set[asyncio.Task[None]] = set()  # connections being set up (TLS handshakes)
+        shortage.accepting.append(self._handshakes)
 
     @property
     def sockets(self) -> list[socket.socket]:
