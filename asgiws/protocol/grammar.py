@@ -19,7 +19,6 @@ from collections.abc import Iterable
 
 __all__ = [
     "VCHAR",
-    "FIELD_VCHAR",
     "OWS",
     "TCHAR",
     "TOKEN",
@@ -47,8 +46,6 @@ __all__ = [
 
 #: Visible (printing) US-ASCII.
 VCHAR = r"[\x21-\x7e]"
-#: VCHAR or obs-text (the bytes above US-ASCII): field-vchar, RFC 9110 section 5.5.
-FIELD_VCHAR = r"[\x21-\x7e\x80-\xff]"
 
 # -- RFC 9110 section 5.6.3: whitespace --------------------------------------
 
@@ -64,8 +61,8 @@ TOKEN = TCHAR + "+"
 
 # -- RFC 9110 section 5.5: field values --------------------------------------
 
-#: What a field value holds: field-vchar (VCHAR / obs-text), and SP or HTAB
-#: inside it. Control characters (NUL, CR, LF, DEL...) never.
+#: What a field value holds: field-vchar (VCHAR / obs-text, the bytes above
+#: US-ASCII), and SP or HTAB inside it. Control characters (NUL, CR, LF, DEL...) never.
 FIELD_CHAR = r"[\t\x20-\x7e\x80-\xff]"
 
 # -- RFC 9110 section 5.6.4: quoted strings ----------------------------------
