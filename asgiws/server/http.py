@@ -92,14 +92,18 @@ class ClientDisconnected(OSError):
     """`send` after the client went away (an OSError, as ASGI spec 2.4 asks)."""
 
 
-def _plain_response(status: int, keep_alive: bool = False) -> bytes:
-    """A complete text/plain response with the status's reason phrase as body."""
-    line = status_line(status)
+def _plain_response(status: int, default_header_lines: bytes) -> bytes:
+    """The server's own response for `status`, closing the connection.
+
+    Its body is the status's reason phrase as text/plain; it carries the
+    server's default headers (`server`, `date`, `--header`), as the app's
+    responses do.
+    """
     body = error_body(status)
-    return b"%scontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n%s\r\n%s" % (
-        line,
+    return b"%s%scontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s" % (
+        status_line(status),
+        default_header_lines,
         len(body),
-        b"" if keep_alive else b"connection: close\r\n",
         body,
     )
 
@@ -355,19 +359,16 @@ class HTTPProtocol(asyncio.Protocol):
         limit = self.limit_concurrency
         if limit is not None and (len(state.connections) >= limit or len(state.tasks) >= limit):
             logger.warning("Exceeded concurrency limit.")
-            if self.metrics is not None:
-                self.metrics.handshake_refused(503)
-            self.close_cause = "WebSocket upgrade over the concurrency limit (503)"
-            self.transport.write(_plain_response(503))
-            self.transport.close()
-            return
+            if refusal is None:  # an invalid handshake keeps its own 4xx
+                refusal = HandshakeError("over the concurrency limit", 503)
         state.total_requests += 1
         state.connections.discard(self)
         self._cancel_timers()
         self.flow.resume_reading()
         protocol = WebSocketProtocol(self.config, state, self.app_state)
         if refusal is not None:
-            self.close_cause = f"invalid WebSocket handshake ({refusal.status})"  # still this protocol's transport
+            # Still this protocol's transport: its connection_lost reports the cause.
+            self.close_cause = f"WebSocket handshake refused ({refusal.status}: {refusal})"
             protocol.refuse(self.transport, scope, refusal)
         else:
             assert handshake is not None
@@ -388,7 +389,7 @@ class HTTPProtocol(asyncio.Protocol):
                 cycle.close_connection()  # cut the response under way
                 return
         if not self.transport.is_closing():
-            self.transport.write(_plain_response(exc.status))
+            self.transport.write(_plain_response(exc.status, self.server_state.default_header_lines))
             self.transport.close()
 
     def on_response_complete(self) -> None:
@@ -577,7 +578,7 @@ class RequestResponseCycle:
             self._move_response(CycleStep.FAIL)
             self.keep_alive = False
             self.protocol.close_cause = "the app failed (500)"
-            self.transport.write(_plain_response(500))
+            self._answer(500)
             self.protocol.on_response_complete()
         else:
             self.close_connection()
@@ -589,8 +590,27 @@ class RequestResponseCycle:
         if answer and not self.transport.is_closing():
             self._move_response(CycleStep.FAIL)
             self.keep_alive = False
-            self.transport.write(_plain_response(408))
+            self._answer(408)
         self.close_connection()
+
+    def _answer(self, status: int) -> None:
+        """Send the server's own response for `status` in place of the app's, with its access line."""
+        protocol = self.protocol
+        if protocol.access_log:
+            self._log_access(status)
+        self.transport.write(_plain_response(status, protocol.server_state.default_header_lines))
+
+    def _log_access(self, status: int) -> None:
+        """The access line of this request's response (the caller checked that access logging is on)."""
+        scope = self.scope
+        access_logger.info(
+            HTTP_ACCESS,
+            _client_text(scope["client"]),
+            scope["method"],
+            _path_with_query(scope),
+            scope["http_version"],
+            status,
+        )
 
     def disconnect(self) -> None:
         """The client is gone (or broke the protocol): receive() says so, send() raises."""
@@ -724,14 +744,7 @@ class RequestResponseCycle:
             self.response = _AFTER_START
             self.keep_alive = writer.keep_alive
             if protocol.access_log:
-                access_logger.info(
-                    HTTP_ACCESS,
-                    _client_text(scope["client"]),
-                    scope["method"],
-                    _path_with_query(scope),
-                    scope["http_version"],
-                    status,
-                )
+                self._log_access(status)
             self.head_pending = writer.head
             protocol.loop.call_soon(self.flush_head)
 

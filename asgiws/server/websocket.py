@@ -220,7 +220,10 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         task.add_done_callback(tasks.discard)
 
     def refuse(self, transport: asyncio.Transport, scope: dict[str, Any], error: HandshakeError) -> None:
-        """Answer an invalid or forbidden upgrade request with its 4xx and close; the app never runs.
+        """Answer an upgrade request the server refuses with its status and close; the app never runs.
+
+        Refused: an invalid handshake (400, 426), a forbidden Origin (403),
+        an upgrade over the concurrency limit (503).
 
         A forbidden Origin is logged as a warning: it is a browser on another
         site (or a misconfigured `ws_origins`), which the operator wants to see.
@@ -231,7 +234,7 @@ class WebSocketProtocol(Connection[dict[str, Any]]):
         if isinstance(error, ForbiddenOrigin):
             error_logger.warning("%s - WebSocket handshake refused (403): %s", self._client(), error)
         else:
-            error_logger.debug("Invalid WebSocket handshake: %s", error)
+            error_logger.debug("WebSocket handshake refused (%d): %s", error.status, error)
         self._answered(error.status)
         transport.write(reject_response(error.status, headers=self.server_state.default_headers))
         transport.close()

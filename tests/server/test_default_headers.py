@@ -17,6 +17,9 @@ from websockets.exceptions import InvalidStatus
 
 from tests.conftest import running_server
 
+from .raw_client import RawResponse
+from .raw_client import connect as raw_connect
+
 TIMEOUT = 10  # seconds: a bound on every wait, never an assertion
 
 
@@ -85,3 +88,39 @@ def test_built_in_server_header_without_configured_ones() -> None:
         extra = headers_of_every_response(host, port, "x-extra")
     assert seen == {"http": ["asgiws"], "101": ["asgiws"], "403": ["asgiws"]}
     assert extra == {"http": ["1"], "101": ["1"], "403": ["1"]}
+
+
+async def failing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """/fail raises before responding; /body waits for a body that never comes."""
+    if scope["type"] == "http":
+        if scope["path"] == "/fail":
+            raise RuntimeError("the app failed")
+        while (await receive())["more_body"]:
+            pass
+    await app(scope, receive, send)
+
+
+def raw_answer(port: int, request: bytes) -> RawResponse:
+    with raw_connect(port) as sock:
+        sock.sendall(request)
+        return RawResponse.read_from(sock.makefile("rb"))
+
+
+def test_the_servers_own_responses_carry_the_default_headers() -> None:
+    """400 (bad request), 500 (the app failed), 408 (the body stopped coming), 503 (upgrade over the limit)."""
+    headers = [("x-extra", "1")]
+    answers = {}
+    with running_server(failing_app, "asgiws", headers=headers, timeout_request_body=0.3) as (host, port):
+        answers[400] = raw_answer(port, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        answers[500] = raw_answer(port, b"GET /fail HTTP/1.1\r\nHost: x\r\n\r\n")
+        answers[408] = raw_answer(port, b"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+    with running_server(failing_app, "asgiws", headers=headers, limit_concurrency=1) as (host, port):
+        upgrade = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        upgrade += b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        answers[503] = raw_answer(port, upgrade)
+    for status, response in answers.items():
+        assert response.status == status
+        assert response.header("x-extra") == "1", status
+        assert response.header("server") == "asgiws", status
+        assert response.header("date") is not None, status
+        assert response.header("connection") == "close", status

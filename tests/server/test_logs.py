@@ -13,6 +13,7 @@ import pty
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -234,3 +235,35 @@ def test_trace_logs_the_asgi_messages(records: Records) -> None:
     assert any("received {'type': 'websocket.disconnect', 'code': 1000" in line for line in trace), trace
     assert not any("secret body" in line or "message 0" in line for line in trace)  # payloads are sizes only
     assert all(record.levelname == "TRACE" for record in records.records if record.name == "asgiws.asgi")
+
+
+async def failing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """/fail raises before responding; /body waits for a body that never comes."""
+    if scope["type"] == "http" and scope["path"] == "/fail":
+        raise RuntimeError("the app failed")
+    if scope["type"] == "http" and scope["path"] == "/body":
+        while (await receive())["more_body"]:
+            pass
+    await app(scope, receive, send)
+
+
+def test_the_servers_own_answers_in_place_of_the_app_have_access_lines(records: Records) -> None:
+    """A 500 for a failed app and a 408 for a body that stopped coming are logged as the app's responses are."""
+    with LiveServer(failing_app, log_level="info", lifespan="off", timeout_request_body=0.3) as server:
+        assert httpx.get(server.url + "/fail?x=1").status_code == 500
+        with socket.create_connection((server.host, server.port), timeout=10) as sock:
+            sock.sendall(b"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            assert sock.makefile("rb").readline().startswith(b"HTTP/1.1 408 ")
+    lines = records.messages("asgiws.access")
+    assert any(re.fullmatch(r'127\.0\.0\.1:\d+ - "GET /fail\?x=1 HTTP/1\.1" 500', line) for line in lines), lines
+    assert any(re.fullmatch(r'127\.0\.0\.1:\d+ - "POST /body HTTP/1\.1" 408', line) for line in lines), lines
+
+
+def test_a_websocket_upgrade_over_the_concurrency_limit_has_an_access_line(records: Records) -> None:
+    with LiveServer(app, log_level="info", lifespan="off", limit_concurrency=1) as server:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            websocket_session(server.ws_url + "/chat", 1)
+    assert refused.value.response.status_code == 503
+    lines = records.messages("asgiws.access")
+    assert any(re.fullmatch(r'127\.0\.0\.1:\d+ - "WebSocket /chat" 503', line) for line in lines), lines
+    assert "Exceeded concurrency limit." in records.messages("asgiws.error")
