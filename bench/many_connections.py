@@ -16,6 +16,12 @@ Phases, with the server's VmRSS read between them:
    more, all connections at once;
 3. ``close``: every client closes with 1000 and checks the server's answer.
 
+With ``--rounds N`` the same server process goes through the three phases
+N times, with new connections each time, and the report adds its RSS once
+all had closed, per round: what a connect/echo/close cycle leaves behind
+(a leak grows it round after round; memory the allocator keeps for reuse
+does not).
+
 Prints, per mode, the counts (opened, deflate accepted, echoes verified,
 clean closes, errors by kind, error lines in the server's log) and RSS per
 connection, (RSS with all open after phase 1 - RSS before any) / connections.
@@ -98,14 +104,18 @@ def run_mode(mode: str, args: argparse.Namespace, log_dir: Path) -> dict[str, An
             "stall": args.stall,
         }
         rss_start = server.rss_kib()
-        with ClientPool(session, split(args.connections, args.processes), options) as pool:
-            (opened, rss_open), (echoed, rss_echoed), (closed, _) = pool.phases(3, args.timeout, server.rss_kib)
-        time.sleep(0.5)  # the last connection_lost callbacks
-        rss_closed = server.rss_kib()
+        rounds = []
+        for _ in range(args.rounds):
+            with ClientPool(session, split(args.connections, args.processes), options) as pool:
+                (opened, rss_open), (echoed, rss_echoed), (closed, _) = pool.phases(3, args.timeout, server.rss_kib)
+            time.sleep(0.5)  # the last connection_lost callbacks
+            rounds.append((opened, echoed, closed, rss_open, rss_echoed, server.rss_kib()))
         alive = server.alive()
+    opened, echoed, closed, rss_open, rss_echoed, rss_closed = rounds[0]
     connections = total(opened, "opened")
     return {
         "connections": args.connections,
+        "rounds": args.rounds,
         "opened": connections,
         "deflate": total(opened, "deflate"),
         "echoed": total(opened, "echoed") + total(echoed, "echoed"),
@@ -119,6 +129,17 @@ def run_mode(mode: str, args: argparse.Namespace, log_dir: Path) -> dict[str, An
         "rss_echoed_kib": rss_echoed,
         "rss_closed_kib": rss_closed,
         "rss_per_connection_kib": round((rss_open - rss_start) / max(connections, 1), 2),
+        "later_rounds": [
+            {
+                "opened": total(opened, "opened"),
+                "echoed": total(opened, "echoed") + total(echoed, "echoed"),
+                "closed_1000": total(closed, "closed"),
+                "errors": merged_errors(closed),
+                "rss_open_kib": rss_open,
+                "rss_closed_kib": rss_closed,
+            }
+            for opened, echoed, closed, rss_open, _, rss_closed in rounds[1:]
+        ],
     }
 
 
@@ -143,12 +164,20 @@ def print_report(results: dict[str, Any]) -> None:
             f"all closed {figures['rss_closed_kib'] / 1024:.1f}"
         )
         print(f"  RSS per connection: {figures['rss_per_connection_kib']:.1f} KiB")
+        for number, later in enumerate(figures["later_rounds"], start=2):
+            print(
+                f"  round {number}: {later['opened']} open, echoes verified {later['echoed']}, "
+                f"closed with 1000: {later['closed_1000']}, client errors: {later['errors'] or 'none'}; "
+                f"RSS (MiB) all open {later['rss_open_kib'] / 1024:.1f}, "
+                f"all closed {later['rss_closed_kib'] / 1024:.1f}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser, connections=10_000, timeout=300)
     parser.add_argument("--messages", type=int, default=3, help="echoes per connection with all open")
+    parser.add_argument("--rounds", type=int, default=1, help="times the same server serves a new set of connections")
     args = parser.parse_args(argv)
     results = run_modes(parser, args, run_mode)
     if args.json:
