@@ -8,7 +8,9 @@ responses can be read one after the other.
 
 from __future__ import annotations
 
+import select
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -94,3 +96,20 @@ def is_closed(sock: socket.socket) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+def answered(socks: list[socket.socket], within: float) -> list[socket.socket]:
+    """The sockets among `socks` that get a 200 to read within `within` seconds, in that order (read and dropped).
+
+    Each answer is one small response, read with one recv.
+    """
+    waiting = set(socks)
+    done: list[socket.socket] = []
+    deadline = time.monotonic() + within
+    while waiting and (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select(list(waiting), [], [], left)
+        for sock in readable:
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+            waiting.discard(sock)
+            done.append(sock)
+    return done

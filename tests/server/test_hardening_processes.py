@@ -36,6 +36,7 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from .processes import ServerProcess, need_descriptors
+from .raw_client import answered
 from .test_websocket import RawClient, frame
 
 #: Seconds a client waits for an answer the server owes it (generous: the machine may be busy).
@@ -370,20 +371,6 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
-
-
-def answered(socks: list[socket.socket], within: float) -> list[socket.socket]:
-    """The sockets among `socks` that get a 200 to read within `within` seconds (read and dropped)."""
-    waiting = set(socks)
-    done: list[socket.socket] = []
-    deadline = time.monotonic() + within
-    while waiting and (left := deadline - time.monotonic()) > 0:
-        readable, _, _ = select.select(list(waiting), [], [], left)
-        for sock in readable:
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")  # one small response: one recv
-            waiting.discard(sock)
-            done.append(sock)
-    return done
 
 
 def answered_until_quiet(socks: list[socket.socket]) -> list[socket.socket]:
