@@ -92,3 +92,19 @@ def test_a_missing_reload_dir_is_an_error(tmp_path):
     with pytest.raises(ValueError, match=r"^reload_dirs "):
         watcher(tmp_path / "missing")
 
+
+
+def test_includes_and_excludes_from_the_command_line_decide_what_restarts_the_server(tmp_path):
+    """An excluded Python file changes first, then an included page: the first restart names the page only."""
+    options = ["--reload", "--reload-dir", str(tmp_path), "--port", "0"]
+    options += ["--reload-include", "*.html", "--reload-exclude", "test_*.py"]
+    with ServerProcess(tmp_path, *options, app=VERSIONED_APP.format(version="v1")) as server:
+        port = server.wait_for_port()
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "v1"
+        (tmp_path / "test_app.py").write_text("x = 1\n")
+        time.sleep(0.5)  # past the watcher's debounce: a change that counted would be reported on its own
+        (tmp_path / "page.html").write_text("<p>hello</p>\n")
+        changed = server.wait_for("Changes detected in")
+        assert "page.html" in changed and "test_app.py" not in changed, changed
+        server.wait_for_port()  # the restarted server serves again
+    assert server.exit_status == 0
