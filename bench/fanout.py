@@ -67,8 +67,9 @@ def load_average() -> float:
 class Clients:
     """The client processes; one line of JSON per answer, the unasked "done" lines kept apart."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, deflate: bool = False) -> None:
         self.count = processes
+        self.deflate = deflate
         self.processes: list[asyncio.subprocess.Process] = []
         self.answers: list[asyncio.Queue[dict[str, Any]]] = []
         self.done: dict[int, list[float]] = {}
@@ -78,7 +79,7 @@ class Clients:
     async def start(self) -> None:
         for index in range(self.count):
             process = await asyncio.create_subprocess_exec(
-                *pinned(LOAD_CPU, [sys.executable, str(HERE / "fanout_clients.py")]),
+                *pinned(LOAD_CPU, [sys.executable, str(HERE / "fanout_clients.py"), *["--deflate"] * self.deflate]),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, preexec_fn=raise_open_files_limit,
                 limit=2**26,
             )  # fmt: skip
@@ -106,9 +107,13 @@ class Clients:
     async def ask_all(self, line: str, timeout: float = 120.0) -> list[dict[str, Any]]:
         return await asyncio.gather(*(self.ask(i, line, timeout) for i in range(self.count)))
 
-    async def connect(self, url: str, connections: int) -> None:
+    async def connect(self, url: str, connections: int) -> int:
+        """Open `connections` more, shared among the processes; how many of all negotiated permessage-deflate."""
         share, extra = divmod(connections, self.count)
-        await asyncio.gather(*(self.ask(i, f"connect {url} {share + (i < extra)}") for i in range(self.count)))
+        answers = await asyncio.gather(
+            *(self.ask(i, f"connect {url} {share + (i < extra)}") for i in range(self.count))
+        )
+        return sum(answer["deflate"] for answer in answers)
 
     async def expect(self, seq: int) -> None:
         self.done.clear()
@@ -240,7 +245,7 @@ async def measure_local(kind: str, clients: Clients, args: argparse.Namespace, l
     """Singles and bursts of broadcasts from one server process to `args.connections` clients."""
     server = await FanoutServer(kind, log_dir).open()
     try:
-        await clients.connect(f"{server.url}/sub", args.connections)
+        deflated = await clients.connect(f"{server.url}/sub", args.connections)
         await server.wait_subscribers(args.connections)
         phases = Phases(clients, args.connections)
         await phases.start()
@@ -278,6 +283,7 @@ async def measure_local(kind: str, clients: Clients, args: argparse.Namespace, l
         "lost": phases.lost,
         "errors": errors,
         "first_errors": first_errors,
+        "deflate": deflated,
     }
 
 
@@ -309,6 +315,7 @@ def summary(kind: str, runs: list[dict[str, Any]], args: argparse.Namespace) -> 
         "lost": sum(run["lost"] for run in runs),
         "errors": sum(run["errors"] for run in runs),
         "first_errors": [e for run in runs for e in run["first_errors"]][:5],
+        "deflate": min(run["deflate"] for run in runs),
     }
 
 
@@ -527,7 +534,7 @@ async def main_async(args: argparse.Namespace) -> list[str]:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     load_before = load_average()
     started = time.monotonic()
-    clients = Clients(args.client_processes)
+    clients = Clients(args.client_processes, deflate=args.deflate)
     await clients.start()
     results: list[dict[str, Any]] = []
     redis_result = None
@@ -556,13 +563,21 @@ async def main_async(args: argparse.Namespace) -> list[str]:
         f"One process per server on core {SERVER_CPU}, {args.connections:,} clients in {args.client_processes} "
         f"processes on core {LOAD_CPU}; per server {args.rounds} rounds (in turns with the others) of "
         f"{args.singles} single broadcasts and {args.bursts} bursts of {BURST}, figures pooled; "
-        "32 B text messages, no compression offered.",
+        "32 B text messages, " + compression(args, results),
         "",
         *local_table(results),
     ]
     if redis_result is not None:
         lines += ["", *redis_table(redis_result)]
     return lines
+
+
+def compression(args: argparse.Namespace, results: list[dict[str, Any]]) -> str:
+    """What the header line says of compression: none offered, or how many connections of each server took it."""
+    if not args.deflate:
+        return "no compression offered."
+    taken = ", ".join(f"{r['kind']} {r['deflate']:,}" for r in results)
+    return f"permessage-deflate offered by every client, as browsers do; connections that negotiated it: {taken}."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -580,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-connections", type=int, default=5000)
     parser.add_argument("--quick", action="store_true", help="2,000 clients, 5 singles, 1 burst")
     parser.add_argument("--write", action="store_true", help="append the tables to bench/RESULTS.md")
+    parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate, as browsers do")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     args.argv = argv

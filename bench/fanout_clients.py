@@ -4,7 +4,7 @@ Driven by `fanout.py` through stdin, one command a line; it answers on
 stdout, one JSON object a line:
 
 - ``connect URL COUNT``: open COUNT more connections to URL (100 at a time)
-  -> ``{"ready": total}``;
+  -> ``{"ready": total, "deflate": how many of them negotiated permessage-deflate}``;
 - ``expect SEQ``: the next message every connection gets is number SEQ;
   forget what was counted so far -> ``{"expecting": SEQ}``;
 - ``record``: from now on keep every arrival time (for latency percentiles);
@@ -16,6 +16,12 @@ Unasked, once every connection of this process has message SEQ, it prints
 (`time.monotonic()`). A message whose number is not the one expected on
 its connection (lost, repeated or out of order) is an error, counted and
 reported by ``close``.
+
+With ``--deflate`` every connection offers permessage-deflate, as a browser
+does (``Sec-WebSocket-Extensions: permessage-deflate;
+client_max_window_bits``), and inflates the compressed messages (RSV1 set)
+with a context of its own, kept from message to message (RFC 7692 section
+7.2.2); picows has no extension support, so this file does it.
 """
 
 from __future__ import annotations
@@ -24,10 +30,16 @@ import asyncio
 import json
 import resource
 import sys
+import zlib
 from time import monotonic
 
 import uvloop
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeRequest, WSUpgradeResponse, ws_connect
+
+#: What a browser offers (RFC 7692 section 7.1).
+DEFLATE_OFFER = {"Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"}
+#: The end of a compressed message that the sender removed (RFC 7692 section 7.2.2).
+DEFLATE_TAIL = b"\x00\x00\xff\xff"
 
 
 class Subscribers:
@@ -61,10 +73,11 @@ class Subscribers:
 
 
 class Subscriber(WSListener):
-    def __init__(self, shared: Subscribers) -> None:
+    def __init__(self, shared: Subscribers, deflate: bool = False) -> None:
         self.shared = shared
         self.expected = 0
         self.transport: WSTransport | None = None
+        self.inflater = zlib.decompressobj(-zlib.MAX_WBITS) if deflate else None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -78,7 +91,13 @@ class Subscriber(WSListener):
                 transport.disconnect()
             return
         now = monotonic()
-        seq = int(frame.get_payload_as_bytes()[:10])
+        payload = frame.get_payload_as_bytes()
+        if frame.rsv1:
+            if self.inflater is None:
+                self.shared.error("a compressed message on a connection without permessage-deflate")
+                return
+            payload = self.inflater.decompress(payload + DEFLATE_TAIL)
+        seq = int(payload[:10])
         if seq != self.expected:
             self.shared.error(f"expected {self.expected}, got {seq}")
         self.expected = seq + 1
@@ -90,11 +109,20 @@ def say(answer: dict) -> None:
     sys.stdout.flush()
 
 
-async def connect(shared: Subscribers, url: str, count: int) -> None:
+def negotiated_deflate(response: WSUpgradeResponse) -> bool:
+    return "permessage-deflate" in str(response.headers.get("Sec-WebSocket-Extensions", ""))
+
+
+async def connect(shared: Subscribers, url: str, count: int, deflate: bool) -> None:
     batch = 100
+
+    def subscriber(request: WSUpgradeRequest, response: WSUpgradeResponse) -> Subscriber:
+        return Subscriber(shared, deflate=negotiated_deflate(response))
+
+    offer = DEFLATE_OFFER if deflate else None
     for start in range(0, count, batch):
         pairs = await asyncio.gather(
-            *(ws_connect(lambda: Subscriber(shared), url) for _ in range(start, min(count, start + batch)))
+            *(ws_connect(subscriber, url, extra_headers=offer) for _ in range(start, min(count, start + batch)))
         )
         shared.connections.extend(listener for _, listener in pairs)
 
@@ -113,7 +141,7 @@ async def close(shared: Subscribers) -> int:
     return len(transports)
 
 
-async def serve_commands() -> None:
+async def serve_commands(deflate: bool) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -121,8 +149,9 @@ async def serve_commands() -> None:
     while line := (await reader.readline()).decode().split():
         command = line[0]
         if command == "connect":
-            await connect(shared, line[1], int(line[2]))
-            say({"ready": len(shared.connections)})
+            await connect(shared, line[1], int(line[2]), deflate)
+            deflated = sum(subscriber.inflater is not None for subscriber in shared.connections)
+            say({"ready": len(shared.connections), "deflate": deflated})
         elif command == "expect":
             seq = int(line[1])
             for subscriber in shared.connections:
@@ -149,7 +178,7 @@ def main() -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    uvloop.run(serve_commands())
+    uvloop.run(serve_commands(deflate="--deflate" in sys.argv[1:]))
     return 0
 
 
