@@ -209,8 +209,9 @@ def reject_response(
 ) -> bytes:
     """A complete HTTP/1.1 response refusing the handshake, closing the connection.
 
-    The body defaults to the one of the server's own HTTP error responses
-    (the status phrase) as text/plain. Raises a ValueError for a status or
+    Also the server's own answer to any request it refuses or fails (400,
+    408, 500...), with its default headers. The body defaults to the
+    status phrase as text/plain. Raises a ValueError for a status or
     header that cannot be sent; see `rejection_head`.
     """
     return complete_rejection(rejection_head(status, headers), error_body(status) if body is None else body)

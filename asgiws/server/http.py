@@ -42,7 +42,7 @@ from urllib.parse import unquote_to_bytes
 
 from ..connection.flow_control import FlowControl
 from ..protocol.errors import HandshakeError, HTTPError
-from ..protocol.handshake import UpgradeRequest, parse_upgrade_request
+from ..protocol.handshake import UpgradeRequest, parse_upgrade_request, reject_response
 from ..protocol.http11 import (
     CONTINUE_RESPONSE,
     NEED_DATA,
@@ -52,8 +52,6 @@ from ..protocol.http11 import (
     Request,
     RequestParser,
     ResponseWriter,
-    error_body,
-    status_line,
 )
 from ..types import ASGIApp, Message, Receive, Scope, Send
 from .config import Config
@@ -90,22 +88,6 @@ _AFTER_END = RESPONSE_TRANSITIONS[_SENDING][CycleStep.END]
 
 class ClientDisconnected(OSError):
     """`send` after the client went away (an OSError, as ASGI spec 2.4 asks)."""
-
-
-def _plain_response(status: int, default_header_lines: bytes) -> bytes:
-    """The server's own response for `status`, closing the connection.
-
-    Its body is the status's reason phrase as text/plain; it carries the
-    server's default headers (`server`, `date`, `--header`), as the app's
-    responses do.
-    """
-    body = error_body(status)
-    return b"%s%scontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s" % (
-        status_line(status),
-        default_header_lines,
-        len(body),
-        body,
-    )
 
 
 def get_addresses(transport: asyncio.BaseTransport) -> tuple[Any, Any]:
@@ -389,7 +371,7 @@ class HTTPProtocol(asyncio.Protocol):
                 cycle.close_connection()  # cut the response under way
                 return
         if not self.transport.is_closing():
-            self.transport.write(_plain_response(exc.status, self.server_state.default_header_lines))
+            self.transport.write(reject_response(exc.status, headers=self.server_state.default_headers))
             self.transport.close()
 
     def on_response_complete(self) -> None:
@@ -598,7 +580,7 @@ class RequestResponseCycle:
         protocol = self.protocol
         if protocol.access_log:
             self._log_access(status)
-        self.transport.write(_plain_response(status, protocol.server_state.default_header_lines))
+        self.transport.write(reject_response(status, headers=protocol.server_state.default_headers))
 
     def _log_access(self, status: int) -> None:
         """The access line of this request's response (the caller checked that access logging is on)."""
